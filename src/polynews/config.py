@@ -1,0 +1,291 @@
+"""Settings: one table, read from defaults, ``polynews.toml``, ``POLYNEWS_*`` and flags.
+
+Every setting is declared once in :data:`SETTINGS` with its type, default, help text,
+secret flag and validator. Later sources override earlier ones:
+
+1. the default in the table,
+2. ``polynews.toml`` (``--config PATH``, else ``<data_dir>/polynews.toml``, else ``./polynews.toml``),
+3. environment variables ``POLYNEWS_<NAME>`` (upper case),
+4. command-line flags (``--data-dir``, ``--database-url``, ``--set NAME=VALUE``).
+"""
+
+from __future__ import annotations
+
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polynews.errors import ConfigError
+
+SITE_LANGUAGES = ("en", "es", "de", "fr", "it", "uk")
+
+
+def _positive(value: Any) -> None:
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+
+
+def _non_negative(value: Any) -> None:
+    if value < 0:
+        raise ValueError("must not be negative")
+
+
+def _fraction(value: Any) -> None:
+    if not 0.0 < value <= 1.0:
+        raise ValueError("must be in (0, 1]")
+
+
+def _languages(value: Any) -> None:
+    for code in value:
+        if not (isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()):
+            raise ValueError(f"{code!r} is not an ISO 639-1/3 language code such as 'en'")
+
+
+def _networks(value: Any) -> None:
+    for net in value:
+        if net in ("all", "*"):
+            continue
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{net!r} is not a network such as 127.0.0.0/8 ({exc})") from exc
+
+
+def _log_format(value: Any) -> None:
+    if value not in ("text", "json"):
+        raise ValueError("must be 'text' or 'json'")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    secret: bool = False
+    validate: Callable[[Any], None] | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", Path, Path("polynews-data"), "Directory holding the SQLite file, raw archive and models."),
+    Setting(
+        "database_url",
+        str,
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/polynews.db. "
+        "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+        secret=True,
+    ),
+    Setting("user_agent", str, "polynews/0.1 (+https://example.org/polynews)", "User-Agent sent with every request."),
+    Setting(
+        "allow_private_networks",
+        list,
+        [],
+        "Networks (CIDR) the SSRF guard lets through, e.g. 127.0.0.0/8 for a local test server; "
+        "'all' disables the guard. Empty: private, loopback, link-local, multicast and reserved "
+        "addresses are refused.",
+        validate=_networks,
+    ),
+    Setting("fetch_concurrency", int, 16, "Requests in flight at once, all hosts together.", validate=_positive),
+    Setting("per_host_concurrency", int, 2, "Requests in flight at once to one host.", validate=_positive),
+    Setting("per_host_delay", float, 1.0, "Seconds between two requests to the same host.", validate=_non_negative),
+    Setting("connect_timeout", float, 10.0, "Seconds allowed to connect.", validate=_positive),
+    Setting("read_timeout", float, 20.0, "Seconds allowed between two reads.", validate=_positive),
+    Setting("total_timeout", float, 60.0, "Seconds allowed for a whole request, body included.", validate=_positive),
+    Setting("max_body_bytes", int, 5_000_000, "Largest response body accepted, as sent on the wire.", validate=_positive),
+    Setting(
+        "max_decompressed_bytes",
+        int,
+        20_000_000,
+        "Largest response body accepted after gzip/deflate/brotli decoding.",
+        validate=_positive,
+    ),
+    Setting("max_redirects", int, 5, "Redirects followed before giving up.", validate=_non_negative),
+    Setting("retries", int, 3, "Retries after a 429, a 5xx or a network error.", validate=_non_negative),
+    Setting("retry_backoff", float, 1.0, "First retry delay in seconds; doubles each time.", validate=_non_negative),
+    Setting("retry_after_max", float, 300.0, "Longest Retry-After honoured, in seconds.", validate=_non_negative),
+    Setting("respect_robots", bool, True, "Honour robots.txt."),
+    Setting("poll_interval", int, 900, "Default seconds between two fetches of a source.", validate=_positive),
+    Setting("languages", list, list(SITE_LANGUAGES), "Site languages, in switcher order.", validate=_languages),
+    Setting(
+        "detect_languages",
+        list,
+        ["en", "es", "de", "fr", "it", "uk", "ru", "pt", "nl", "pl"],
+        "Candidate languages for detection; a small set is faster and more accurate.",
+        validate=_languages,
+    ),
+    Setting(
+        "near_duplicate_threshold",
+        float,
+        0.7,
+        "Estimated Jaccard similarity of word 5-gram shingles above which two articles are copies.",
+        validate=_fraction,
+    ),
+    Setting("workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive),
+    Setting("archive_raw", bool, True, "Keep every raw response (compressed) for re-extraction."),
+    Setting("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
+    Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
+    Setting("api_token", str, "", "Token required by write endpoints of the API; empty disables them.", secret=True),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def register(setting: Setting) -> None:
+    """Add a setting (used by extensions such as translation backends) to the table."""
+    global SETTINGS
+    if setting.name in SETTINGS_BY_NAME:
+        raise ConfigError(f"setting {setting.name!r} is declared twice")
+    SETTINGS = (*SETTINGS, setting)
+    SETTINGS_BY_NAME[setting.name] = setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings: a value for every row of :data:`SETTINGS`."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"no setting named {name!r}") from None
+
+    @property
+    def database(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        url: str = self.values["database_url"]
+        if url:
+            return url
+        return f"sqlite:///{Path(self.values['data_dir']).resolve() / 'polynews.db'}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some values changed (and validated)."""
+        merged = dict(self.values)
+        for name, raw in changes.items():
+            merged[name] = coerce(name, raw)
+        return Settings(merged)
+
+    def redacted(self) -> dict[str, Any]:
+        """Values fit for printing: secrets replaced by '***' when set."""
+        out: dict[str, Any] = {}
+        for s in SETTINGS:
+            value = self.values[s.name]
+            if s.secret and value:
+                value = "***"
+            out[s.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def coerce(name: str, raw: Any) -> Any:
+    """Convert ``raw`` (from TOML, the environment or a flag) to the setting's type and validate it."""
+    setting = SETTINGS_BY_NAME.get(name)
+    if setting is None:
+        known = ", ".join(sorted(SETTINGS_BY_NAME))
+        raise ConfigError(f"unknown setting {name!r}; known settings: {known}")
+    try:
+        value = _convert(setting.type, raw)
+        if setting.validate is not None:
+            setting.validate(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: invalid value {raw!r}: {exc}") from exc
+    return value
+
+
+def _convert(kind: type, raw: Any) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError("expected true or false")
+    if kind is list:
+        if isinstance(raw, str):
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        if isinstance(raw, list | tuple):
+            return [str(part) for part in raw]
+        raise ValueError("expected a list or a comma-separated string")
+    if kind is Path:
+        return Path(str(raw))
+    if kind is int and isinstance(raw, float):
+        raise ValueError("expected an integer")
+    return kind(raw)
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings from defaults, the TOML file, the environment and flags."""
+    env = os.environ if environ is None else environ
+    flags = dict(overrides or {})
+    values: dict[str, Any] = {s.name: _copy(s.default) for s in SETTINGS}
+
+    env_values = {
+        s.name: env[f"POLYNEWS_{s.name.upper()}"] for s in SETTINGS if f"POLYNEWS_{s.name.upper()}" in env
+    }
+    # The data directory decides where polynews.toml is looked for, so settle it first.
+    data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", values["data_dir"]))))
+    path = config_file
+    if path is None:
+        for candidate in (data_dir / "polynews.toml", Path("polynews.toml")):
+            if candidate.is_file():
+                path = candidate
+                break
+    if path is not None:
+        for name, raw in _read_toml(path).items():
+            values[name] = coerce(name, raw)
+    for name, raw in env_values.items():
+        values[name] = coerce(name, raw)
+    for name, raw in flags.items():
+        if raw is not None:
+            values[name] = coerce(name, raw)
+    return Settings(values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    section = data.get("polynews", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [polynews] must be a table")
+    return section
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def defaults() -> Settings:
+    """Settings with every value at its default (no file, no environment)."""
+    return load_settings(environ={}, config_file=None)
+
+
+__all__ = [
+    "SETTINGS",
+    "SITE_LANGUAGES",
+    "Setting",
+    "Settings",
+    "coerce",
+    "defaults",
+    "load_settings",
+    "register",
+]
