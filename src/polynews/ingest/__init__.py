@@ -1,0 +1,1 @@
+"""Getting articles in: polite fetching, feeds, sitemaps, OPML and extraction."""
