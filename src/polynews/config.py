@@ -133,6 +133,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
     Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
     Setting("api_token", str, "", "Token required by write endpoints of the API; empty disables them.", secret=True),
+    Setting(
+        "translation_backends",
+        list,
+        ["ctranslate2", "libretranslate", "openai", "apertium"],
+        "Translation backends to load, in order of preference between engines of the same kind; "
+        "a backend left out of the list is never used.",
+    ),
+    Setting(
+        "translation_pivots",
+        list,
+        ["es", "ca", "en"],
+        "Languages a translation may go through when no engine covers a direction directly, "
+        "tried in this order unless translation_pivot_preferences says otherwise.",
+        validate=_languages,
+    ),
+    Setting(
+        "translation_pivot_preferences",
+        list,
+        [],
+        "Per-direction pivot choices overriding the built-in table, as 'src-tgt:pivot' "
+        "(e.g. 'fr-en:ca'); 'src-tgt:' forbids pivots for that direction.",
+    ),
+    Setting("translation_timeout", float, 600.0, "Seconds allowed for one translation batch.", validate=_positive),
+    Setting("apertium_binary", str, "apertium", "The apertium command (name on PATH or full path)."),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
