@@ -129,7 +129,6 @@ SETTINGS: tuple[Setting, ...] = (
         validate=_fraction,
     ),
     Setting("workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive),
-    Setting("archive_raw", bool, True, "Keep every raw response (compressed) for re-extraction."),
     Setting("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
     Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
     Setting("api_token", str, "", "Token required by write endpoints of the API; empty disables them.", secret=True),
@@ -157,6 +156,80 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("translation_timeout", float, 600.0, "Seconds allowed for one translation batch.", validate=_positive),
     Setting("apertium_binary", str, "apertium", "The apertium command (name on PATH or full path)."),
+    Setting(
+        "models_dir",
+        str,
+        "",
+        "Directory of CTranslate2 models: OPUS-MT converted directories (opus-mt-de-en/) and "
+        "Argos Translate .argosmodel packages; empty means <data_dir>/models.",
+    ),
+    Setting("ctranslate2_device", str, "cpu", "Device for CTranslate2 models: cpu, cuda or auto."),
+    Setting(
+        "ctranslate2_compute_type",
+        str,
+        "int8",
+        "CTranslate2 computation type: default, auto, int8, int8_float32, int16, float16, float32.",
+    ),
+    Setting(
+        "ctranslate2_inter_threads",
+        int,
+        1,
+        "Batches one CTranslate2 model translates in parallel.",
+        validate=_positive,
+    ),
+    Setting(
+        "ctranslate2_intra_threads",
+        int,
+        0,
+        "Threads per CTranslate2 batch; 0 uses every core.",
+        validate=_non_negative,
+    ),
+    Setting(
+        "ctranslate2_beam_size", int, 2, "Beam size of CTranslate2 decoding.", validate=_positive
+    ),
+    Setting(
+        "ctranslate2_batch_size", int, 32, "Sentences per CTranslate2 batch.", validate=_positive
+    ),
+    Setting(
+        "ctranslate2_max_loaded",
+        int,
+        4,
+        "CTranslate2 models kept in memory at once; the least recently used is unloaded.",
+        validate=_positive,
+    ),
+    Setting(
+        "libretranslate_url",
+        str,
+        "",
+        "Base URL of a LibreTranslate-compatible server, e.g. http://127.0.0.1:5000; "
+        "empty disables the libretranslate backend.",
+    ),
+    Setting(
+        "libretranslate_api_key", str, "", "API key sent to the LibreTranslate server.", secret=True
+    ),
+    Setting(
+        "openai_base_url",
+        str,
+        "",
+        "Base URL of an OpenAI-compatible API, up to /v1 (e.g. http://127.0.0.1:11434/v1 for "
+        "Ollama); empty disables the openai backend.",
+    ),
+    Setting("openai_model", str, "", "Model name sent to the OpenAI-compatible API."),
+    Setting("openai_api_key", str, "", "Bearer token for the OpenAI-compatible API.", secret=True),
+    Setting(
+        "openai_directions",
+        list,
+        [],
+        "Directions the openai backend offers, as 'src-tgt' (e.g. 'de-en,en-uk'); empty means "
+        "every pair among the site languages.",
+    ),
+    Setting(
+        "openai_max_chars",
+        int,
+        6000,
+        "Source characters sent in one chat request; longer batches are split.",
+        validate=_positive,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
