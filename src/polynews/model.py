@@ -74,3 +74,26 @@ class ExtractedArticle:
     def text(self) -> str:
         """The body as one string, paragraphs separated by blank lines."""
         return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A followed source and what the last fetch of it did."""
+
+    id: int
+    kind: SourceKind
+    url: str
+    name: str
+    language: str | None
+    enabled: bool
+    conditional_get: bool
+    poll_interval: int | None
+    etag: str | None
+    last_modified: str | None
+    last_fetch_at: datetime | None
+    next_fetch_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    article_count: int
+    error_count: int
+    created_at: datetime

@@ -1,0 +1,357 @@
+"""The ``polynews`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from polynews.config import Settings, load_settings
+from polynews.errors import PolynewsError
+from polynews.executor import create_executor
+from polynews.ingest.fetcher import Fetcher
+from polynews.logs import configure_logging
+from polynews.model import SourceKind
+from polynews.pipeline import Pipeline, RunReport, run_pass
+from polynews.store import open_store
+from polynews.store import articles as article_store
+from polynews.store import sources as source_store
+
+app = typer.Typer(
+    help="polynews: follow news in any language, deduplicate, translate, publish.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(help="Add, list, remove, enable and disable sources; OPML import/export.")
+app.add_typer(sources_app, name="sources")
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data directory (default ./polynews-data).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Database URL (default SQLite in data dir).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Path of polynews.toml.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting: NAME=VALUE (repeatable)."),
+    ] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, ...")] = None,
+) -> None:
+    """Global options shared by every command."""
+    overrides: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+    overrides["log_level"] = log_level
+    for item in set_ or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--set expects NAME=VALUE, got {item!r}")
+        overrides[name.strip()] = value
+    try:
+        settings = load_settings(config_file=config, overrides=overrides)
+    except PolynewsError as exc:
+        _fail(str(exc))
+    configure_logging(settings.log_level, settings.log_format)
+    ctx.obj = settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"polynews: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn polynews errors into one clear line and exit status 1."""
+    try:
+        yield
+    except PolynewsError as exc:
+        _fail(str(exc), code=1)
+
+
+@app.command("config")
+def config_cmd(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets redacted) as TOML-like lines."""
+    for name, value in _settings(ctx).redacted().items():
+        typer.echo(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Feed, sitemap or page URL.")],
+    kind: Annotated[SourceKind, typer.Option("--kind", help="What the URL is.")] = SourceKind.FEED,
+    name: Annotated[str | None, typer.Option(help="Display name (default: host name).")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Declared language (overrides detection).")
+    ] = None,
+    no_conditional_get: Annotated[
+        bool, typer.Option("--no-conditional-get", help="Ignore ETag/Last-Modified (lying feeds).")
+    ] = False,
+    interval: Annotated[
+        int | None, typer.Option(help="Seconds between fetches (default: poll_interval).")
+    ] = None,
+) -> None:
+    """Register a source."""
+    with _errors():
+        engine = open_store(_settings(ctx))
+        source = source_store.add_source(
+            engine,
+            kind=kind,
+            url=url,
+            name=name,
+            language=language,
+            conditional_get=not no_conditional_get,
+            poll_interval=interval,
+        )
+    typer.echo(f"added source {source.id}: {source.kind.value} {source.url}")
+
+
+@sources_app.command("list")
+def sources_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List sources with their last fetch, status, error and counts."""
+    with _errors():
+        engine = open_store(_settings(ctx))
+        rows = source_store.list_sources(engine)
+    if as_json:
+        data = [{**asdict(s), "kind": s.kind.value} for s in rows]
+        typer.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
+        return
+    for s in rows:
+        state = "enabled" if s.enabled else "disabled"
+        last = s.last_fetch_at.strftime("%Y-%m-%d %H:%M") if s.last_fetch_at else "never"
+        typer.echo(
+            f"{s.id:>4}  {s.kind.value:<7} {state:<8} {s.name}  {s.url}\n"
+            f"      last fetch {last}, status {s.last_status or '-'}, "
+            f"{s.article_count} articles, {s.error_count} errors"
+        )
+        if s.last_error:
+            typer.echo(f"      last error: {s.last_error}")
+
+
+@sources_app.command("remove")
+def sources_remove(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
+) -> None:
+    """Forget a source (its articles stay)."""
+    with _errors():
+        source = source_store.remove_source(open_store(_settings(ctx)), ref)
+    typer.echo(f"removed source {source.id}: {source.url}")
+
+
+@sources_app.command("enable")
+def sources_enable(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
+) -> None:
+    """Enable a source."""
+    with _errors():
+        source = source_store.set_enabled(open_store(_settings(ctx)), ref, True)
+    typer.echo(f"enabled source {source.id}")
+
+
+@sources_app.command("disable")
+def sources_disable(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
+) -> None:
+    """Disable a source (kept, not fetched)."""
+    with _errors():
+        source = source_store.set_enabled(open_store(_settings(ctx)), ref, False)
+    typer.echo(f"disabled source {source.id}")
+
+
+@sources_app.command("import")
+def sources_import(
+    ctx: typer.Context, path: Annotated[Path, typer.Argument(help="OPML file.", exists=True)]
+) -> None:
+    """Add every feed of an OPML file (known URLs are skipped)."""
+    from polynews.ingest.opml import parse_opml
+
+    with _errors():
+        engine = open_store(_settings(ctx))
+        outlines = parse_opml(path.read_bytes())
+        added = skipped = 0
+        for outline in outlines:
+            try:
+                source_store.add_source(
+                    engine,
+                    kind=SourceKind.FEED,
+                    url=outline.xml_url,
+                    name=outline.title,
+                    language=outline.language,
+                )
+                added += 1
+            except PolynewsError as exc:
+                skipped += 1
+                typer.echo(f"skipped {outline.xml_url}: {exc}", err=True)
+    typer.echo(f"imported {added} sources from {path} ({skipped} skipped)")
+
+
+@sources_app.command("export")
+def sources_export(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="Output file (default stdout).")] = None,
+) -> None:
+    """Write the feed sources as OPML 2.0."""
+    from polynews.ingest.opml import OpmlOutline, write_opml
+
+    with _errors():
+        engine = open_store(_settings(ctx))
+        outlines = [
+            OpmlOutline(xml_url=s.url, title=s.name, language=s.language)
+            for s in source_store.list_sources(engine)
+            if s.kind is SourceKind.FEED
+        ]
+        data = write_opml(outlines, title="polynews sources")
+    if path is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        path.write_bytes(data)
+        typer.echo(f"exported {len(outlines)} feeds to {path}")
+
+
+# -- the pipeline --------------------------------------------------------------------------
+
+
+def _print_report(report: RunReport) -> None:
+    typer.echo(
+        f"{report.sources} sources fetched ({report.source_errors} failed), "
+        f"{report.discovered} new article URLs, {report.fetched} pages fetched "
+        f"({report.fetch_errors} failed), {report.extracted} extracted "
+        f"({report.extract_errors} failed), {report.ready} published, "
+        f"{report.duplicates} duplicates linked",
+        err=True,
+    )
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Fetch every enabled source, due or not.")
+    ] = False,
+) -> None:
+    """Run one pass over all due sources and exit."""
+    with _errors():
+        report = asyncio.run(run_pass(_settings(ctx), force=all_sources))
+    _print_report(report)
+
+
+@app.command()
+def reextract(ctx: typer.Context) -> None:
+    """Re-extract every archived page (no re-fetching), then deduplicate again."""
+    with _errors():
+        settings = _settings(ctx)
+        n = article_store.reset_for_reextract(open_store(settings))
+        typer.echo(f"re-extracting {n} archived pages", err=True)
+        report = asyncio.run(run_pass(settings, reextract=True))
+    _print_report(report)
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Poll sources on their schedule and process continuously (Ctrl-C stops)."""
+    settings = _settings(ctx)
+
+    async def forever() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = open_store(settings)
+        executor = create_executor(settings.workers)
+        try:
+            async with Fetcher(settings) as fetcher:
+                await Pipeline(settings, engine, fetcher, executor).run_forever(stop)
+        finally:
+            executor.close()
+
+    with _errors():
+        asyncio.run(forever())
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts of sources, articles, duplicates, errors and languages."""
+    with _errors():
+        data = article_store.stats(open_store(_settings(ctx)))
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="An HTML file, or an http(s) URL to fetch.")],
+) -> None:
+    """Extract one article and print it as JSON (title, author, published, ..., paragraphs)."""
+    from polynews.ingest.extract import article_to_json, extract_article
+    from polynews.language import LanguageDetector
+
+    settings = _settings(ctx)
+    with _errors():
+        if target.startswith(("http://", "https://")):
+
+            async def get() -> tuple[bytes, str, str | None]:
+                async with Fetcher(settings) as fetcher:
+                    result = await fetcher.fetch(target, accept="html")
+                return result.body, result.final_url, result.encoding
+
+            body, url, encoding = asyncio.run(get())
+        else:
+            path = Path(target)
+            if not path.is_file():
+                _fail(f"{target} is neither a file nor an http(s) URL")
+            body, url, encoding = path.read_bytes(), path.resolve().as_uri(), None
+        article = extract_article(body, url=url, encoding=encoding)
+        detected, _confidence = LanguageDetector(settings.detect_languages).detect(
+            " ".join([article.title or "", *article.paragraphs])[:1500]
+        )
+        data = article_to_json(article)
+        data["language"] = detected or data.get("language")
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Ingest, print the summary, exit.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the site (0 picks a free one).")] = 8000,
+) -> None:
+    """Start the bundled demo newsroom, ingest it into a fresh data directory, then serve."""
+    from polynews.demo_run import run_demo
+
+    with _errors():
+        code = run_demo(_settings(ctx), once=once, port=port)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,472 @@
+"""The ingest pipeline: stages over stored state, run once or continuously.
+
+    sources --fetch--> article URLs --fetch--> raw pages --analyse--> extracted
+            --dedup--> ready | duplicate
+
+Each stage reads articles in one status and moves them to the next in its own
+transaction, so the process can be killed at any point and started again: nothing is
+lost (every transition is committed with its data) and nothing is duplicated (article
+URLs are unique; the dedup index is rebuilt from stored fingerprints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from polynews import dedup
+from polynews.config import Settings
+from polynews.errors import FetchError, HTTPStatusError, ParseError, PolynewsError
+from polynews.executor import StageExecutor, create_executor
+from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
+from polynews.ingest.feeds import parse_feed
+from polynews.ingest.fetcher import Fetcher
+from polynews.ingest.sitemaps import parse_sitemap
+from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
+from polynews.progress import NoProgress, Progress, make_progress
+from polynews.store import articles as store
+from polynews.store import open_store
+from polynews.store import sources as source_store
+from polynews.store.schema import articles as articles_table
+from polynews.store.sources import utcnow
+
+log = logging.getLogger(__name__)
+
+# Statuses worth another try on a later pass; anything else fails the article for good.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_ATTEMPTS = 3
+MAX_CHILD_SITEMAPS = 50
+FETCH_CHUNK = 200
+
+
+@dataclass
+class RunReport:
+    """What one pass of the pipeline did."""
+
+    sources: int = 0
+    source_errors: int = 0
+    discovered: int = 0
+    fetched: int = 0
+    fetch_errors: int = 0
+    extracted: int = 0
+    extract_errors: int = 0
+    ready: int = 0
+    duplicates: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Runs the ingest stages with the given settings, database, fetcher and executor."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        fetcher: Fetcher,
+        executor: StageExecutor,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.fetcher = fetcher
+        self.executor = executor
+        self.progress = progress or NoProgress()
+        self._index: dedup.NearDuplicateIndex | None = None
+        self._num_perm = 128
+
+    # -- stage 1: sources ---------------------------------------------------------------
+
+    async def fetch_sources(self, report: RunReport, *, force: bool = False) -> None:
+        """Fetch every due source and record the article URLs it lists."""
+        due = source_store.due_sources(self.engine, force=force)
+        self.progress.start("sources", len(due))
+        report.sources += len(due)
+
+        async def one(source: Source) -> None:
+            await self._fetch_source(source, report)
+            self.progress.advance("sources")
+
+        await asyncio.gather(*(one(s) for s in due))
+
+    async def _fetch_source(self, source: Source, report: RunReport) -> None:
+        try:
+            entries, result = await self._source_entries(source)
+        except (FetchError, ParseError) as exc:
+            report.source_errors += 1
+            self._record_source_error(source, exc)
+            return
+        keyed = _dedup_entries(entries)
+        with self.engine.begin() as conn:
+            new = store.add_discovered(conn, source.id, keyed)
+            source_store.record_fetch(
+                conn,
+                source,
+                status=result.status,
+                etag=result.headers.get("etag"),
+                last_modified=result.headers.get("last-modified"),
+                new_articles=new,
+                default_interval=self.settings.poll_interval,
+            )
+        report.discovered += new
+        log.info(
+            "source fetched source_id=%s url=%s status=%s entries=%d new=%d stage=sources",
+            source.id,
+            source.url,
+            result.status,
+            len(keyed),
+            new,
+        )
+
+    async def _source_entries(self, source: Source) -> tuple[list[FeedEntry], FetchResult]:
+        if source.kind is SourceKind.PAGE:
+            # The page is the article; fetching it is the article stage's job.
+            placeholder = FetchResult(source.url, source.url, 200, {}, b"", utcnow(), "")
+            return [FeedEntry(url=source.url, language=source.language)], placeholder
+        conditional = source.conditional_get
+        accept = "feed" if source.kind is SourceKind.FEED else "sitemap"
+        result = await self.fetcher.fetch(
+            source.url,
+            accept=accept,
+            etag=source.etag if conditional else None,
+            last_modified=source.last_modified if conditional else None,
+        )
+        if result.not_modified:
+            return [], result
+        if source.kind is SourceKind.FEED:
+            feed = parse_feed(result.body, base_url=result.final_url)
+            if feed.warning:
+                log.warning(
+                    "feed parsed with problems source_id=%s url=%s warning=%s stage=sources",
+                    source.id,
+                    source.url,
+                    feed.warning,
+                )
+            language = source.language or feed.language
+            return [_with_language(e, e.language or language) for e in feed.entries], result
+        return await self._sitemap_entries(source, result), result
+
+    async def _sitemap_entries(self, source: Source, root: FetchResult) -> list[FeedEntry]:
+        parsed = parse_sitemap(root.body, base_url=root.final_url)
+        entries = list(parsed.entries)
+        for child_url in parsed.sitemaps[:MAX_CHILD_SITEMAPS]:
+            try:
+                child = await self.fetcher.fetch(child_url, accept="sitemap")
+                entries.extend(parse_sitemap(child.body, base_url=child.final_url).entries)
+            except (FetchError, ParseError) as exc:
+                self._record_source_error(source, exc, url=child_url)
+        if source.language:
+            entries = [_with_language(e, e.language or source.language) for e in entries]
+        return entries
+
+    def _record_source_error(self, source: Source, exc: PolynewsError, url: str | None = None) -> None:
+        status = exc.status if isinstance(exc, HTTPStatusError) else None
+        log.warning(
+            "source failed source_id=%s url=%s error=%s stage=sources",
+            source.id,
+            url or source.url,
+            exc,
+        )
+        with self.engine.begin() as conn:
+            source_store.record_error(
+                conn,
+                stage="sources",
+                kind=type(exc).__name__,
+                message=str(exc),
+                source_id=source.id,
+                url=url or source.url,
+                status=status,
+                reschedule_after=source.poll_interval or self.settings.poll_interval,
+            )
+
+    # -- stage 2 and 3: fetch article pages, analyse them -----------------------------------
+
+    async def fetch_articles(self, report: RunReport) -> None:
+        """Fetch discovered pages and analyse them as they arrive (fetching overlaps analysis)."""
+        analysing: set[asyncio.Task[None]] = set()
+        last_id = 0
+        total = _count(self.engine, ArticleStatus.DISCOVERED)
+        self.progress.start("pages", total)
+        self.progress.start("analyse", total)
+        while batch := store.pending(
+            self.engine, ArticleStatus.DISCOVERED, limit=FETCH_CHUNK, after_id=last_id
+        ):
+            last_id = batch[-1].id
+            results = await asyncio.gather(*(self._fetch_page(a) for a in batch))
+            jobs = self._store_pages(batch, results, report)
+            self.progress.advance("pages", len(batch))
+            analysing.add(asyncio.create_task(self._analyse(jobs, report)))
+            if len(analysing) >= 2:
+                done, analysing = await asyncio.wait(analysing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+        for task in analysing:
+            await task
+
+    async def _fetch_page(self, article: store.PendingArticle) -> FetchResult | FetchError:
+        try:
+            return await self.fetcher.fetch(article.url, accept="html")
+        except FetchError as exc:
+            return exc
+
+    def _store_pages(
+        self,
+        batch: list[store.PendingArticle],
+        results: list[FetchResult | FetchError],
+        report: RunReport,
+    ) -> list[PageJob]:
+        jobs: list[PageJob] = []
+        with self.engine.begin() as conn:
+            for article, result in zip(batch, results, strict=True):
+                if isinstance(result, FetchError):
+                    report.fetch_errors += 1
+                    retry = (
+                        isinstance(result, HTTPStatusError) and result.status in RETRYABLE_STATUSES
+                    ) or type(result).__name__ == "FetchTimeoutError"
+                    retry = retry and article.attempts + 1 < MAX_ATTEMPTS
+                    store.mark_failed(conn, article.id, str(result), retry=retry)
+                    source_store.record_error(
+                        conn,
+                        stage="fetch",
+                        kind=type(result).__name__,
+                        message=str(result),
+                        source_id=article.source_id,
+                        article_id=article.id,
+                        url=article.url,
+                        status=getattr(result, "status", None),
+                    )
+                    log.warning(
+                        "page failed source_id=%s article_id=%s url=%s error=%s stage=fetch",
+                        article.source_id,
+                        article.id,
+                        article.url,
+                        result,
+                    )
+                    continue
+                raw_id = store.save_raw(conn, result)
+                store.mark_fetched(conn, article.id, raw_id)
+                report.fetched += 1
+                jobs.append(self._job(article, result))
+        return jobs
+
+    def _job(self, article: store.PendingArticle, result: FetchResult) -> PageJob:
+        return PageJob(
+            article_id=article.id,
+            body=result.body,
+            url=result.final_url,
+            entry=article.entry,
+            encoding=result.encoding,
+            source_language=article.source_language,
+            candidates=tuple(self.settings.detect_languages),
+            num_perm=self._num_perm,
+        )
+
+    async def _analyse(self, jobs: list[PageJob], report: RunReport) -> None:
+        if not jobs:
+            return
+        outcomes = await self.executor.map(analyse_page, jobs)
+        self._store_analyses(outcomes, report)
+        self.progress.advance("analyse", len(jobs))
+
+    def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
+        with self.engine.begin() as conn:
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    report.extract_errors += 1
+                    store.mark_failed(conn, outcome.article_id, outcome.error)
+                    source_id = conn.execute(
+                        select(articles_table.c.source_id).where(
+                            articles_table.c.id == outcome.article_id
+                        )
+                    ).scalar()
+                    source_store.record_error(
+                        conn,
+                        stage="extract",
+                        kind="ExtractError",
+                        message=outcome.error,
+                        source_id=source_id,
+                        article_id=outcome.article_id,
+                    )
+                    continue
+                store.save_extraction(conn, outcome.article_id, outcome.fields)
+                report.extracted += 1
+
+    async def extract_pending(self, report: RunReport) -> None:
+        """Analyse pages fetched earlier but not analysed yet (after a crash, or reextract)."""
+        last_id = 0
+        total = _count(self.engine, ArticleStatus.FETCHED)
+        if total:
+            self.progress.start("analyse", total)
+        while batch := store.pending(
+            self.engine, ArticleStatus.FETCHED, limit=FETCH_CHUNK, after_id=last_id
+        ):
+            last_id = batch[-1].id
+            jobs = []
+            with self.engine.connect() as conn:
+                for article in batch:
+                    if article.raw_id is None:
+                        continue
+                    jobs.append(self._job(article, store.load_raw(conn, article.raw_id)))
+            await self._analyse(jobs, report)
+
+    # -- stage 4: dedup -------------------------------------------------------------------
+
+    def _load_index(self) -> dedup.NearDuplicateIndex:
+        if self._index is None:
+            index = dedup.NearDuplicateIndex(
+                threshold=self.settings.near_duplicate_threshold, num_perm=self._num_perm
+            )
+            for row in store.fingerprints(self.engine):
+                if row.minhash:
+                    index.add(row.id, dedup.signature_from_bytes(row.minhash))
+            self._index = index
+        return self._index
+
+    def dedup_pending(self, report: RunReport) -> None:
+        """Publish each extracted article, or link it to the earlier article it copies."""
+        index = self._load_index()
+        while batch := self._dedup_batch():
+            with self.engine.begin() as conn:
+                for row in batch:
+                    original, kind, similarity = self._find_original(conn, row, index)
+                    if original is None:
+                        store.mark_ready(conn, row.id)
+                        if row.minhash:
+                            index.add(row.id, dedup.signature_from_bytes(row.minhash))
+                        report.ready += 1
+                    else:
+                        store.mark_duplicate(conn, row.id, original, kind, similarity)
+                        report.duplicates += 1
+                        report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+                        log.info(
+                            "duplicate article_id=%s original_id=%s kind=%s similarity=%.2f "
+                            "stage=dedup",
+                            row.id,
+                            original,
+                            kind,
+                            similarity,
+                        )
+
+    def _dedup_batch(self) -> list[Any]:
+        with self.engine.connect() as conn:
+            return store.extracted_batch(conn, 500)
+
+    def _find_original(
+        self, conn: Any, row: Any, index: dedup.NearDuplicateIndex
+    ) -> tuple[int | None, str, float]:
+        ready = ArticleStatus.READY.value
+        t = articles_table
+        if row.canonical_url:
+            match = conn.execute(
+                select(t.c.id).where(
+                    t.c.canonical_url == row.canonical_url, t.c.status == ready, t.c.id != row.id
+                )
+            ).scalar()
+            if match is not None:
+                return int(match), "url", 1.0
+        if row.content_hash:
+            match = conn.execute(
+                select(t.c.id).where(
+                    t.c.content_hash == row.content_hash, t.c.status == ready, t.c.id != row.id
+                )
+            ).scalar()
+            if match is not None:
+                return int(match), "exact", 1.0
+        if row.minhash:
+            candidates = index.query(dedup.signature_from_bytes(row.minhash))
+            candidates = [c for c in candidates if c[0] != row.id]
+            if candidates:
+                key, similarity = candidates[0]
+                return key, "near", similarity
+        return None, "", 0.0
+
+    # -- whole passes --------------------------------------------------------------------
+
+    async def run_once(self, *, force: bool = False) -> RunReport:
+        """One pass: due sources, their new pages, leftovers from earlier passes, dedup."""
+        report = RunReport()
+        await self.fetch_sources(report, force=force)
+        await self.fetch_articles(report)
+        await self.extract_pending(report)
+        self.dedup_pending(report)
+        return report
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Poll sources on their schedule and process what they bring until ``stop`` is set."""
+        while not stop.is_set():
+            report = await self.run_once()
+            log.info(
+                "pass done sources=%d discovered=%d ready=%d duplicates=%d errors=%d stage=run",
+                report.sources,
+                report.discovered,
+                report.ready,
+                report.duplicates,
+                report.source_errors + report.fetch_errors + report.extract_errors,
+            )
+            next_due = source_store.next_due_at(self.engine)
+            delay = 30.0
+            if next_due is not None:
+                delay = max(1.0, (next_due - utcnow()).total_seconds())
+            delay = min(delay, float(self.settings.poll_interval))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                continue
+
+
+def _with_language(entry: FeedEntry, language: str | None) -> FeedEntry:
+    if entry.language == language:
+        return entry
+    return FeedEntry(
+        url=entry.url,
+        title=entry.title,
+        author=entry.author,
+        published=entry.published,
+        language=language,
+    )
+
+
+def _dedup_entries(entries: Iterable[FeedEntry]) -> list[tuple[str, FeedEntry]]:
+    """Key entries by canonical URL; the first mention of a URL wins."""
+    seen: dict[str, FeedEntry] = {}
+    for entry in entries:
+        key = dedup.canonicalize_url(entry.url)
+        seen.setdefault(key, entry)
+    return list(seen.items())
+
+
+def _count(engine: Engine, status: ArticleStatus) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(articles_table)
+                .where(articles_table.c.status == status.value)
+            ).scalar_one()
+        )
+
+
+async def run_pass(
+    settings: Settings, *, force: bool = False, reextract: bool = False, progress: bool | None = None
+) -> RunReport:
+    """Open the store, fetcher and executor, run one pass (or a re-extraction), close all."""
+    engine = open_store(settings)
+    executor = create_executor(settings.workers)
+    try:
+        async with Fetcher(settings) as fetcher:
+            with make_progress(progress) as bars:
+                pipeline = Pipeline(settings, engine, fetcher, executor, progress=bars)
+                if reextract:
+                    report = RunReport()
+                    await pipeline.extract_pending(report)
+                    pipeline.dedup_pending(report)
+                    return report
+                return await pipeline.run_once(force=force)
+    finally:
+        executor.close()
+        engine.dispose()

@@ -1,0 +1,228 @@
+"""Queries on the ``sources`` table and the error events recorded against sources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from polynews.errors import SourceError
+from polynews.model import Source, SourceKind
+from polynews.store.schema import events, sources
+
+
+def utcnow() -> datetime:
+    """The current time, UTC-aware (the only clock the store uses)."""
+    return datetime.now(UTC)
+
+
+def _to_source(row: Row[Any]) -> Source:
+    m = row._mapping
+    return Source(
+        id=m["id"],
+        kind=SourceKind(m["kind"]),
+        url=m["url"],
+        name=m["name"],
+        language=m["language"],
+        enabled=bool(m["enabled"]),
+        conditional_get=bool(m["conditional_get"]),
+        poll_interval=m["poll_interval"],
+        etag=m["etag"],
+        last_modified=m["last_modified"],
+        last_fetch_at=m["last_fetch_at"],
+        next_fetch_at=m["next_fetch_at"],
+        last_status=m["last_status"],
+        last_error=m["last_error"],
+        article_count=m["article_count"],
+        error_count=m["error_count"],
+        created_at=m["created_at"],
+    )
+
+
+def validate_source_url(url: str) -> str:
+    """Return ``url`` stripped, or raise SourceError when it is not an absolute http(s) URL."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError(f"{url!r} is not an absolute http(s) URL; give a URL such as https://example.org/feed.xml")
+    return url
+
+
+def add_source(
+    engine: Engine,
+    *,
+    kind: SourceKind | str,
+    url: str,
+    name: str | None = None,
+    language: str | None = None,
+    conditional_get: bool = True,
+    poll_interval: int | None = None,
+    enabled: bool = True,
+) -> Source:
+    """Register a source; raises SourceError if the URL is invalid or already registered."""
+    try:
+        kind = SourceKind(kind)
+    except ValueError:
+        choices = ", ".join(k.value for k in SourceKind)
+        raise SourceError(f"unknown source kind {kind!r}; choose one of {choices}") from None
+    url = validate_source_url(url)
+    if language is not None:
+        language = language.strip().lower().split("-")[0] or None
+    values = {
+        "kind": kind.value,
+        "url": url,
+        "name": name or (urlsplit(url).hostname or url),
+        "language": language,
+        "enabled": enabled,
+        "conditional_get": conditional_get,
+        "poll_interval": poll_interval,
+        "article_count": 0,
+        "error_count": 0,
+        "created_at": utcnow(),
+    }
+    try:
+        with engine.begin() as conn:
+            new_id = conn.execute(insert(sources).values(**values).returning(sources.c.id)).scalar_one()
+    except IntegrityError:
+        raise SourceError(f"source {url} is already registered") from None
+    return get_source(engine, new_id)
+
+
+def get_source(engine: Engine, ref: int | str) -> Source:
+    """Find a source by id or URL; raises SourceError when there is none."""
+    query = select(sources)
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        query = query.where(sources.c.id == int(ref))
+    else:
+        query = query.where(sources.c.url == ref)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise SourceError(f"no source {ref!r}; `polynews sources list` shows the registered ones")
+    return _to_source(row)
+
+
+def list_sources(engine: Engine) -> list[Source]:
+    """All sources, in the order they were added."""
+    with engine.connect() as conn:
+        return [_to_source(r) for r in conn.execute(select(sources).order_by(sources.c.id))]
+
+
+def remove_source(engine: Engine, ref: int | str) -> Source:
+    """Forget a source; its articles stay (their source becomes unknown)."""
+    source = get_source(engine, ref)
+    with engine.begin() as conn:
+        conn.execute(sources.delete().where(sources.c.id == source.id))
+    return source
+
+
+def set_enabled(engine: Engine, ref: int | str, enabled: bool) -> Source:
+    """Enable or disable a source."""
+    source = get_source(engine, ref)
+    with engine.begin() as conn:
+        conn.execute(update(sources).where(sources.c.id == source.id).values(enabled=enabled))
+    return get_source(engine, source.id)
+
+
+def due_sources(engine: Engine, now: datetime | None = None, *, force: bool = False) -> list[Source]:
+    """Enabled sources whose next fetch time has come (all enabled ones with ``force``)."""
+    now = now or utcnow()
+    query = select(sources).where(sources.c.enabled.is_(True))
+    if not force:
+        query = query.where(or_(sources.c.next_fetch_at.is_(None), sources.c.next_fetch_at <= now))
+    with engine.connect() as conn:
+        return [_to_source(r) for r in conn.execute(query.order_by(sources.c.id))]
+
+
+def next_due_at(engine: Engine) -> datetime | None:
+    """When the next enabled source becomes due (None when none is enabled)."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(func.min(sources.c.next_fetch_at)).where(sources.c.enabled.is_(True))
+        ).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def record_fetch(
+    conn: Connection,
+    source: Source,
+    *,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    new_articles: int,
+    default_interval: int,
+    now: datetime | None = None,
+) -> None:
+    """Store the outcome of a successful fetch of a source and schedule the next one."""
+    now = now or utcnow()
+    interval = source.poll_interval or default_interval
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == source.id)
+        .values(
+            last_fetch_at=now,
+            next_fetch_at=now + timedelta(seconds=interval),
+            last_status=status,
+            last_error=None,
+            etag=etag if source.conditional_get else None,
+            last_modified=last_modified if source.conditional_get else None,
+            article_count=sources.c.article_count + new_articles,
+        )
+    )
+
+
+def record_error(
+    conn: Connection,
+    *,
+    stage: str,
+    message: str,
+    kind: str,
+    source_id: int | None = None,
+    article_id: int | None = None,
+    url: str | None = None,
+    status: int | None = None,
+    reschedule_after: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record an error event; against a source it also sets last_error and counts it."""
+    now = now or utcnow()
+    conn.execute(
+        insert(events).values(
+            at=now,
+            source_id=source_id,
+            article_id=article_id,
+            stage=stage,
+            url=url,
+            kind=kind,
+            message=message,
+        )
+    )
+    if source_id is None:
+        return
+    values: dict[str, Any] = {
+        "last_error": message,
+        "error_count": sources.c.error_count + 1,
+        "last_status": status,
+    }
+    if article_id is None:
+        # A failed fetch of the source itself: it was still tried, so schedule the next try.
+        values["last_fetch_at"] = now
+        if reschedule_after is not None:
+            values["next_fetch_at"] = now + timedelta(seconds=reschedule_after)
+    conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+
+def recent_errors(engine: Engine, source_id: int, limit: int = 10) -> Sequence[Row[Any]]:
+    """The newest error events of a source."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(events)
+            .where(events.c.source_id == source_id)
+            .order_by(events.c.id.desc())
+            .limit(limit)
+        ).all()
