@@ -1,0 +1,165 @@
+"""Pick, for each direction, the best route through the available backends.
+
+Order of preference: a direct engine (neural, then LLM, then rule-based; between two
+of the same kind, the one listed first in ``translation_backends``), then a pivot
+through one intermediate language. The pivot is taken from the per-direction
+preference table (built in, overridden by ``translation_pivot_preferences``), else
+the first language of ``translation_pivots`` that gives the best pair of hops.
+
+The built-in table is empty on purpose: on FLORES-200 the Catalan pivot scores
+1.5-3 chrF more than the Spanish one for Apertium's fr/it directions but is 3-10x
+slower, which breaks the throughput target (see benchmarks/translate.py);
+operators who prefer quality set e.g. ``translation_pivot_preferences = ["fr-en:ca"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from polynews.config import Settings
+from polynews.errors import ConfigError
+from polynews.translate.base import Direction, TranslationBackend
+
+_KIND_RANK = {"neural": 0, "llm": 1, "rule": 2}
+
+BUILTIN_PIVOT_PREFERENCES: dict[Direction, str | None] = {}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One direct translation step by one backend."""
+
+    backend: TranslationBackend
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one direction is translated: one hop (direct) or two (through a pivot)."""
+
+    source: str
+    target: str
+    hops: tuple[Hop, ...]
+
+    @property
+    def label(self) -> str:
+        """Human label, e.g. ``"apertium fr→es→en"`` or ``"ctranslate2 fr→en"``."""
+        names = {hop.backend.name for hop in self.hops}
+        if len(names) == 1:
+            path = "→".join([self.hops[0].source, *(hop.target for hop in self.hops)])
+            return f"{self.hops[0].backend.name} {path}"
+        return " + ".join(f"{h.backend.name} {h.source}→{h.target}" for h in self.hops)
+
+    @property
+    def engine(self) -> str:
+        """The backend name(s), joined with '+' when hops use different backends."""
+        return "+".join(dict.fromkeys(hop.backend.name for hop in self.hops))
+
+    @property
+    def version(self) -> str:
+        """The backend version(s), joined like :attr:`engine`."""
+        return "+".join(dict.fromkeys(hop.backend.version for hop in self.hops))
+
+    @property
+    def kind(self) -> str:
+        """The kind of the first hop's backend (the one that reads the source text)."""
+        return self.hops[0].backend.kind
+
+    @property
+    def pivot(self) -> str | None:
+        """The intermediate language, or None for a direct route."""
+        return self.hops[0].target if len(self.hops) > 1 else None
+
+    def translate(self, segments: Sequence[str]) -> list[str]:
+        """Run the segments through every hop in turn; one output per input."""
+        current = list(segments)
+        for hop in self.hops:
+            current = hop.backend.translate(current, hop.source, hop.target)
+        return current
+
+
+def parse_preferences(entries: Iterable[str]) -> dict[Direction, str | None]:
+    """Parse ``'src-tgt:pivot'`` entries; an empty pivot forbids pivoting for that direction."""
+    table: dict[Direction, str | None] = {}
+    for entry in entries:
+        pair, sep, pivot = entry.partition(":")
+        src, dash, tgt = pair.strip().partition("-")
+        if not (sep and dash and src.isalpha() and tgt.isalpha()):
+            raise ConfigError(
+                f"translation_pivot_preferences: {entry!r} is not of the form 'fr-en:ca' "
+                "(or 'fr-en:' to forbid pivots for fr->en)"
+            )
+        table[(src, tgt)] = pivot.strip() or None
+    return table
+
+
+class Router:
+    """Chooses a :class:`Route` per direction among the given backends."""
+
+    def __init__(
+        self,
+        backends: Sequence[TranslationBackend],
+        *,
+        pivots: Sequence[str] = ("es", "ca", "en"),
+        preferences: Mapping[Direction, str | None] | None = None,
+    ) -> None:
+        self.backends = list(backends)
+        self.pivots = list(pivots)
+        self.preferences = dict(BUILTIN_PIVOT_PREFERENCES)
+        self.preferences.update(preferences or {})
+        self._cache: dict[Direction, Route | None] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, backends: Sequence[TranslationBackend]) -> Router:
+        """A router configured by ``translation_pivots`` and ``translation_pivot_preferences``."""
+        return cls(
+            backends,
+            pivots=settings.translation_pivots,
+            preferences=parse_preferences(settings.translation_pivot_preferences),
+        )
+
+    def _direct(self, source: str, target: str) -> tuple[int, Hop] | None:
+        best: tuple[int, int, Hop] | None = None
+        for order, backend in enumerate(self.backends):
+            if (source, target) in backend.directions():
+                rank = _KIND_RANK.get(backend.kind, len(_KIND_RANK))
+                if best is None or (rank, order) < best[:2]:
+                    best = (rank, order, Hop(backend, source, target))
+        return None if best is None else (best[0], best[2])
+
+    def route(self, source: str, target: str) -> Route | None:
+        """The best route for a direction, or None when nothing covers it."""
+        key = (source, target)
+        if key not in self._cache:
+            self._cache[key] = self._choose(source, target)
+        return self._cache[key]
+
+    def _choose(self, source: str, target: str) -> Route | None:
+        if source == target:
+            return None
+        direct = self._direct(source, target)
+        if direct is not None:
+            return Route(source, target, (direct[1],))
+        if (source, target) in self.preferences:
+            preferred = self.preferences[(source, target)]
+            candidates = [preferred] if preferred else []
+        else:
+            candidates = self.pivots
+        best: tuple[tuple[int, int], Route] | None = None
+        for pivot in candidates:
+            if pivot in (source, target):
+                continue
+            first, second = self._direct(source, pivot), self._direct(pivot, target)
+            if first is None or second is None:
+                continue
+            # Worst hop first: a neural+rule pivot beats rule+rule; ties keep pivot order.
+            score = (max(first[0], second[0]), first[0] + second[0])
+            if best is None or score < best[0]:
+                best = (score, Route(source, target, (first[1], second[1])))
+        return None if best is None else best[1]
+
+    def coverage(self, languages: Sequence[str]) -> dict[Direction, Route | None]:
+        """The route (or None) for every ordered pair of distinct languages."""
+        return {(s, t): self.route(s, t) for s in languages for t in languages if s != t}
