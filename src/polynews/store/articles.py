@@ -23,8 +23,8 @@ def insert_ignore(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) 
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(list(rows)).on_conflict_do_nothing()
-    result = conn.execute(stmt)
-    return int(result.rowcount or 0)
+    # rowcount is unreliable for multi-row inserts; count the rows actually returned.
+    return len(conn.execute(stmt.returning(table.c.id)).all())
 
 
 def add_discovered(

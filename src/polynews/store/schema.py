@@ -145,3 +145,14 @@ events = Table(
     Column("message", Text, nullable=False),
     Index("ix_events_source_id", "source_id"),
 )
+
+
+def _register_extension_tables() -> None:
+    """Import the modules that add their tables to ``metadata`` (translation memory, ...)."""
+    import importlib
+
+    for module in ("polynews.store.schema_translate",):
+        importlib.import_module(module)
+
+
+_register_extension_tables()

@@ -1,0 +1,93 @@
+"""Sources: add, list, enable/disable, remove, errors and scheduling, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from polynews.errors import SourceError
+from polynews.model import SourceKind
+from polynews.store import sources as store
+
+
+def test_add_and_get(engine: Engine) -> None:
+    s = store.add_source(engine, kind="feed", url=" https://news.example/feed.xml ", language="fr-FR")
+    assert s.kind is SourceKind.FEED
+    assert s.url == "https://news.example/feed.xml"
+    assert s.name == "news.example"
+    assert s.language == "fr"
+    assert s.enabled and s.conditional_get
+    assert store.get_source(engine, s.id) == s
+    assert store.get_source(engine, s.url) == s
+    assert store.get_source(engine, str(s.id)) == s
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/feed", "not a url", "/relative/feed.xml", "http://"]
+)
+def test_add_refuses_bad_urls(engine: Engine, url: str) -> None:
+    with pytest.raises(SourceError, match="not an absolute http"):
+        store.add_source(engine, kind="feed", url=url)
+
+
+def test_add_refuses_unknown_kind_and_duplicates(engine: Engine) -> None:
+    with pytest.raises(SourceError, match="unknown source kind 'podcast'"):
+        store.add_source(engine, kind="podcast", url="https://a.example/")
+    store.add_source(engine, kind="page", url="https://a.example/x")
+    with pytest.raises(SourceError, match="already registered"):
+        store.add_source(engine, kind="page", url="https://a.example/x")
+
+
+def test_enable_disable_remove(engine: Engine) -> None:
+    s = store.add_source(engine, kind="sitemap", url="https://b.example/sitemap.xml")
+    assert not store.set_enabled(engine, s.id, False).enabled
+    assert store.due_sources(engine) == []
+    assert store.set_enabled(engine, s.url, True).enabled
+    assert [d.id for d in store.due_sources(engine)] == [s.id]
+    store.remove_source(engine, s.id)
+    assert store.list_sources(engine) == []
+    with pytest.raises(SourceError, match="no source"):
+        store.get_source(engine, s.id)
+
+
+def test_fetch_schedules_next_and_errors_are_recorded(engine: Engine) -> None:
+    s = store.add_source(engine, kind="feed", url="https://c.example/rss", poll_interval=600)
+    now = store.utcnow()
+    with engine.begin() as conn:
+        store.record_fetch(
+            conn, s, status=200, etag='"abc"', last_modified=None, new_articles=3,
+            default_interval=900, now=now,
+        )
+    s2 = store.get_source(engine, s.id)
+    assert s2.article_count == 3
+    assert s2.etag == '"abc"'
+    assert s2.next_fetch_at == now + timedelta(seconds=600)
+    assert s2.last_fetch_at is not None and s2.last_fetch_at.tzinfo is not None
+    assert store.due_sources(engine, now) == []
+    assert [d.id for d in store.due_sources(engine, now + timedelta(seconds=601))] == [s.id]
+    assert [d.id for d in store.due_sources(engine, now, force=True)] == [s.id]
+
+    with engine.begin() as conn:
+        store.record_error(
+            conn, stage="sources", kind="ParseError", message="feed is not XML",
+            source_id=s.id, url=s.url, reschedule_after=60,
+        )
+    s3 = store.get_source(engine, s.id)
+    assert s3.last_error == "feed is not XML"
+    assert s3.error_count == 1
+    assert s3.article_count == 3  # an error never loses what was counted
+    events = store.recent_errors(engine, s.id)
+    assert [e.message for e in events] == ["feed is not XML"]
+
+
+def test_conditional_get_switch_drops_validators(engine: Engine) -> None:
+    s = store.add_source(engine, kind="feed", url="https://d.example/rss", conditional_get=False)
+    with engine.begin() as conn:
+        store.record_fetch(
+            conn, s, status=200, etag='"x"', last_modified="Tue, 01 Jan 2030 00:00:00 GMT",
+            new_articles=0, default_interval=900,
+        )
+    s2 = store.get_source(engine, s.id)
+    assert s2.etag is None and s2.last_modified is None
