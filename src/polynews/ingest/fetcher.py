@@ -1,0 +1,735 @@
+"""The polite fetcher: one async HTTP client that every stage fetching a URL goes through.
+
+Per request, in order: the SSRF guard (:mod:`polynews.ingest.ssrf`) checks the URL,
+robots.txt of its origin is consulted (:mod:`polynews.ingest.robots`), a per-host slot is
+taken (``per_host_concurrency``) and the per-host delay waited out (``per_host_delay``,
+or the site's ``Crawl-delay`` when longer), then a global slot (``fetch_concurrency``).
+The answer is read as a stream so every cap holds while reading, not after:
+
+* ``connect_timeout``/``read_timeout`` bound each network step, and ``total_timeout``
+  bounds one HTTP exchange from sending the request to the last body byte, so a server
+  trickling a byte a second fails too. Polite waits and retry pauses are not counted;
+* ``max_body_bytes`` caps the bytes on the wire (a larger Content-Length fails before
+  reading), ``max_decompressed_bytes`` caps them after gzip/deflate decoding;
+* the content type must suit what the caller expects (``accept``), and a body that
+  looks binary in its first KiB is refused whatever its label.
+
+Redirects are followed here, not by httpx, so that each hop is guarded, checked against
+robots.txt and counted. 429 and 5xx answers (Retry-After honoured up to
+``retry_after_max``), refused connections and connect timeouts are retried with
+exponential backoff; a read or total timeout is not (a slow server stays slow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Literal
+
+import httpx
+
+from polynews.config import Settings
+from polynews.errors import (
+    BlockedAddressError,
+    ContentTypeError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    RobotsDisallowedError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
+from polynews.ingest.robots import (
+    ALLOW_ALL,
+    MAX_ROBOTS_BYTES,
+    RobotsCache,
+    RobotsRules,
+    disallow_all,
+    parse_robots,
+    product_token,
+)
+from polynews.ingest.ssrf import AddressPolicy, GuardedTransport, UrlGuard, parse_url
+from polynews.model import FetchResult
+
+logger = logging.getLogger(__name__)
+
+Accept = Literal["html", "feed", "sitemap", "any"]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is read as this
+ROBOTS_MAX_REDIRECTS = 5  # RFC 9309: follow at least five
+
+_ACCEPT_HEADERS: dict[str, str] = {
+    "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+    "feed": "application/rss+xml,application/atom+xml,application/feed+json,"
+    "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8,*/*;q=0.1",
+    "sitemap": "application/xml,text/xml;q=0.9,application/gzip;q=0.8,text/plain;q=0.5,*/*;q=0.1",
+    "any": "*/*",
+}
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/xml",
+        "text/xml",
+        "application/feed+json",
+        "application/json",
+        "text/rss+xml",
+        "text/atom+xml",
+    }
+)
+_GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/x-gunzip"})
+# Labels that say nothing about the content: sniff the first bytes instead.
+_VAGUE_TYPES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
+_GZIP_MAGIC = b"\x1f\x8b"
+_BINARY_MAGIC = (
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\x7fELF",
+    b"MZ",
+    b"RIFF",
+    b"OggS",
+    b"\x00\x00\x00",
+)
+_SNIFF_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class _BodyRules:
+    """How to read one body: what may come, and what to do at the size cap."""
+
+    accept: Accept
+    max_raw: int
+    max_decoded: int
+    truncate: bool = False  # robots.txt: keep the first bytes instead of failing
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """One HTTP request and its answer (the body only for 2xx)."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes = b""
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``error`` is raised if no retry is left."""
+
+    def __init__(self, error: FetchError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Host:
+    """Politeness state of one host."""
+
+    slots: asyncio.Semaphore
+    lock: asyncio.Lock
+    delay: float
+    next_start: float = 0.0
+
+
+class Fetcher:
+    """Polite HTTP: robots.txt, per-host limits, conditional GET, retries, caps, SSRF guard."""
+
+    def __init__(
+        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._settings = settings
+        policy = AddressPolicy.from_settings(settings)
+        self._guard = UrlGuard(policy)
+        if transport is None:
+            transport = GuardedTransport(policy, max_connections=settings.fetch_concurrency)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            follow_redirects=False,
+            trust_env=False,  # a proxy would make the address check meaningless
+            headers={"User-Agent": settings.user_agent},
+        )
+        self._global = asyncio.Semaphore(settings.fetch_concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._robots = RobotsCache(self._load_robots)
+        self._agent = product_token(settings.user_agent)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        accept: Accept = "any",
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResult:
+        """GET ``url`` politely and return its answer; raise a :class:`FetchError` subclass.
+
+        ``accept`` names what the caller can use ("html", "feed", "sitemap" or "any");
+        ``etag``/``last_modified`` from an earlier answer make the request conditional,
+        and an unchanged resource then comes back as a 304 with an empty body.
+        """
+        headers = {
+            "Accept": _ACCEPT_HEADERS[accept],
+            "Accept-Encoding": "gzip, deflate",
+        }
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        rules = _BodyRules(
+            accept=accept,
+            max_raw=self._settings.max_body_bytes,
+            max_decoded=self._settings.max_decompressed_bytes,
+        )
+        exchange = await self._follow(
+            url,
+            headers,
+            rules,
+            check_robots=self._settings.respect_robots,
+            max_redirects=self._settings.max_redirects,
+        )
+        status = exchange.status
+        if status >= 400:
+            raise HTTPStatusError(
+                f"{exchange.url} answered HTTP {status} {_reason(status)}"
+                + (f" (asked for {url})" if exchange.url != url else ""),
+                url=url,
+                status=status,
+            )
+        body = exchange.body
+        if accept == "sitemap" and body.startswith(_GZIP_MAGIC):
+            # A sitemap.xml.gz is a gzip file, not a gzip transfer: unpack it under the same cap.
+            body = _Decoder(["gzip"], rules.max_decoded, url).decode_all(body)
+        media_type, charset = _parse_content_type(exchange.headers.get("content-type", ""))
+        logger.info(
+            "fetched url=%s final_url=%s status=%d bytes=%d", url, exchange.url, status, len(body)
+        )
+        return FetchResult(
+            url=url,
+            final_url=exchange.url,
+            status=status,
+            headers=dict(exchange.headers.items()),
+            body=body,
+            fetched_at=datetime.now(UTC),
+            sha256=hashlib.sha256(body).hexdigest(),
+            content_type=media_type,
+            encoding=charset,
+        )
+
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        rules: _BodyRules,
+        *,
+        check_robots: bool,
+        max_redirects: int,
+    ) -> _Exchange:
+        """Request ``url``, following redirects; each hop guarded, robots-checked and counted."""
+        current = url
+        visited = [url]
+        while True:
+            await self._guard.check(current)
+            if check_robots:
+                await self._check_robots(current, asked=url)
+            exchange = await self._with_retries(current, headers, rules)
+            location = exchange.headers.get("location")
+            if exchange.status not in REDIRECT_STATUSES or not location:
+                return exchange
+            try:
+                target = str(parse_url(current).join(location.strip()))
+            except (httpx.InvalidURL, FetchError) as exc:
+                raise FetchError(
+                    f"{current} redirects to an invalid URL {location!r}", url=url
+                ) from exc
+            logger.debug("redirect url=%s status=%d location=%s", current, exchange.status, target)
+            if target in visited:
+                raise TooManyRedirectsError(
+                    f"redirect loop fetching {url}: {current} sends back to {target}", url=url
+                )
+            if len(visited) > max_redirects:
+                raise TooManyRedirectsError(
+                    f"more than {max_redirects} redirects fetching {url} (last: {current} -> "
+                    f"{target}); raise max_redirects if this chain is legitimate",
+                    url=url,
+                )
+            visited.append(target)
+            current = target
+
+    async def _with_retries(
+        self, url: str, headers: dict[str, str], rules: _BodyRules
+    ) -> _Exchange:
+        """One hop, retried on 429/5xx and transient network errors."""
+        retries: int = self._settings.retries
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                exchange = await self._exchange(url, headers, rules)
+            except _Transient as transient:
+                if attempt > retries:
+                    raise transient.error from transient
+                delay = self._backoff(attempt)
+                logger.warning(
+                    "fetch retry url=%s error=%s attempt=%d delay=%.2f",
+                    url,
+                    transient.error,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            status = exchange.status
+            if not _retryable(status):
+                return exchange
+            if attempt > retries:
+                raise HTTPStatusError(
+                    f"{url} answered HTTP {status} {_reason(status)} "
+                    f"{attempt} times; giving up (retries={retries})",
+                    url=url,
+                    status=status,
+                )
+            wait = retry_after_seconds(exchange.headers.get("retry-after"))
+            limit: float = self._settings.retry_after_max
+            if wait is not None and wait > limit:
+                raise HTTPStatusError(
+                    f"{url} answered HTTP {status} and asks to wait {wait:.0f} s (Retry-After), "
+                    f"longer than retry_after_max={limit:g} s; try again later",
+                    url=url,
+                    status=status,
+                )
+            delay = wait if wait is not None else self._backoff(attempt)
+            logger.warning(
+                "fetch retry url=%s status=%d attempt=%d delay=%.2f", url, status, attempt, delay
+            )
+            await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        first: float = self._settings.retry_backoff
+        return float(first * 2 ** (attempt - 1))
+
+    async def _exchange(self, url: str, headers: dict[str, str], rules: _BodyRules) -> _Exchange:
+        """Send one request and read its answer within the caps and the total deadline."""
+        total: float = self._settings.total_timeout
+        async with self._polite_slot(parse_url(url).host):
+            try:
+                async with asyncio.timeout(total):
+                    return await self._send(url, headers, rules)
+            except TimeoutError:
+                raise FetchTimeoutError(
+                    f"{url} did not answer completely within total_timeout={total:g} s",
+                    url=url,
+                ) from None
+
+    async def _send(self, url: str, headers: dict[str, str], rules: _BodyRules) -> _Exchange:
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+            response = await self._client.send(request, stream=True)
+        except httpx.ConnectTimeout as exc:
+            raise _Transient(
+                FetchTimeoutError(f"connecting to {url} timed out: {exc}", url=url)
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise FetchTimeoutError(
+                f"{url} timed out: {exc or type(exc).__name__}", url=url
+            ) from exc
+        except httpx.TransportError as exc:
+            raise _Transient(
+                FetchError(f"network error fetching {url}: {exc or type(exc).__name__}", url=url)
+            ) from exc
+        try:
+            logger.debug("response url=%s status=%d", url, response.status_code)
+            if not 200 <= response.status_code < 300:
+                return _Exchange(url, response.status_code, response.headers)
+            body = await _read_body(url, response, rules)
+            return _Exchange(url, response.status_code, response.headers, body)
+        except httpx.TimeoutException as exc:
+            raise FetchTimeoutError(
+                f"reading {url} timed out after read_timeout={self._settings.read_timeout:g} s",
+                url=url,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise _Transient(
+                FetchError(f"network error reading {url}: {exc or type(exc).__name__}", url=url)
+            ) from exc
+        finally:
+            await response.aclose()
+
+    @asynccontextmanager
+    async def _polite_slot(self, host: str) -> AsyncIterator[None]:
+        """Hold a slot for ``host`` after its delay has passed, then a global slot."""
+        state = self._host(host)
+        async with state.slots:
+            async with state.lock:
+                wait = state.next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                state.next_start = time.monotonic() + state.delay
+            async with self._global:
+                yield
+
+    def _host(self, host: str) -> _Host:
+        state = self._hosts.get(host)
+        if state is None:
+            state = _Host(
+                slots=asyncio.Semaphore(self._settings.per_host_concurrency),
+                lock=asyncio.Lock(),
+                delay=self._settings.per_host_delay,
+            )
+            self._hosts[host] = state
+        return state
+
+    async def _check_robots(self, url: str, *, asked: str) -> None:
+        parsed = parse_url(url)
+        rules = await self._robots.rules(_origin(parsed))
+        path = parsed.raw_path.decode("ascii")
+        if rules.allows(path):
+            return
+        why = rules.note or f"robots.txt of {_origin(parsed)} disallows it for {self._agent!r}"
+        raise RobotsDisallowedError(
+            f"not fetching {url}: {why}"
+            + (f" (redirected from {asked})" if asked != url else "")
+            + "; set respect_robots=false only for sites that allow you to crawl them",
+            url=asked,
+        )
+
+    async def _load_robots(self, origin: str) -> RobotsRules:
+        """Fetch and parse ``origin``/robots.txt, applying the policy in robots.py."""
+        robots_url = f"{origin}/robots.txt"
+        rules = _BodyRules(
+            accept="any",
+            max_raw=min(MAX_ROBOTS_BYTES, self._settings.max_body_bytes),
+            max_decoded=MAX_ROBOTS_BYTES,
+            truncate=True,
+        )
+        headers = {"Accept": "text/plain,*/*;q=0.1", "Accept-Encoding": "gzip, deflate"}
+        try:
+            exchange = await self._follow(
+                robots_url,
+                headers,
+                rules,
+                check_robots=False,
+                max_redirects=ROBOTS_MAX_REDIRECTS,
+            )
+        except (BlockedAddressError, TooManyRedirectsError) as exc:
+            logger.info("robots unavailable url=%s error=%s", robots_url, exc)
+            return ALLOW_ALL
+        except HTTPStatusError as exc:  # 5xx after retries
+            return disallow_all(
+                f"{robots_url} answered HTTP {exc.status}, so the site is "
+                "treated as disallowing everything for now"
+            )
+        except FetchError as exc:
+            logger.warning("robots unreachable url=%s error=%s", robots_url, exc)
+            return disallow_all(
+                f"{robots_url} could not be fetched ({exc}), so the site is "
+                "treated as disallowing everything for now"
+            )
+        status = exchange.status
+        if 400 <= status < 500 or status in REDIRECT_STATUSES:
+            return ALLOW_ALL
+        if status >= 500:
+            return disallow_all(
+                f"{robots_url} answered HTTP {status}, so the site is "
+                "treated as disallowing everything for now"
+            )
+        text = exchange.body.decode("utf-8", errors="replace")
+        parsed = parse_robots(text, self._settings.user_agent)
+        if parsed.crawl_delay is not None:
+            host = self._host(parse_url(origin).host)
+            host.delay = max(
+                self._settings.per_host_delay, min(parsed.crawl_delay, MAX_CRAWL_DELAY)
+            )
+        return parsed
+
+
+async def _read_body(url: str, response: httpx.Response, rules: _BodyRules) -> bytes:
+    """Read the body of a 2xx answer, enforcing the caps and the content-type rules."""
+    media_type, _charset = _parse_content_type(response.headers.get("content-type", ""))
+    _check_declared_type(url, media_type, rules.accept)
+    length = _content_length(response.headers.get("content-length"))
+    if length is not None and length > rules.max_raw and not rules.truncate:
+        raise TooLargeError(
+            f"{url} is {length} bytes (Content-Length), more than max_body_bytes={rules.max_raw}",
+            url=url,
+        )
+    encodings = [
+        e.strip().lower()
+        for e in response.headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    decoder = _Decoder(encodings, rules.max_decoded, url)
+    received = 0
+    parts: list[bytes] = []
+    truncated = False
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > rules.max_raw:
+            if not rules.truncate:
+                raise TooLargeError(
+                    f"{url} sent more than max_body_bytes={rules.max_raw} bytes; stopped reading",
+                    url=url,
+                )
+            chunk = chunk[: len(chunk) - (received - rules.max_raw)]
+            truncated = True
+        try:
+            parts.append(decoder.feed(chunk))
+        except TooLargeError:
+            if not rules.truncate:
+                raise
+            truncated = True
+        if truncated:
+            break
+    if not truncated:
+        parts.append(decoder.flush())
+    body = b"".join(parts)
+    _check_body(url, media_type, body, rules.accept)
+    return body
+
+
+class _Decoder:
+    """Undo Content-Encoding step by step, failing as soon as the output passes ``limit``."""
+
+    def __init__(self, encodings: list[str], limit: int, url: str) -> None:
+        self._url = url
+        self._limit = limit
+        self._produced = 0
+        self._steps: list[zlib._Decompress] = []
+        self._raw_deflate_tried: list[bool] = []
+        for encoding in reversed(encodings):  # the last one applied is undone first
+            if encoding in ("gzip", "x-gzip"):
+                self._steps.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+                self._raw_deflate_tried.append(True)
+            elif encoding == "deflate":
+                self._steps.append(zlib.decompressobj(zlib.MAX_WBITS))
+                self._raw_deflate_tried.append(False)
+            else:
+                raise FetchError(
+                    f"{url} is sent with Content-Encoding {encoding!r}, which polynews cannot "
+                    "decode (it asks for gzip or deflate only)",
+                    url=url,
+                )
+
+    def feed(self, data: bytes) -> bytes:
+        """Decode the next piece of the body."""
+        for index in range(len(self._steps)):
+            data = self._step(index, data)
+        return self._count(data)
+
+    def flush(self) -> bytes:
+        """Decode whatever the decompressors still hold."""
+        data = b""
+        for index, step in enumerate(self._steps):
+            if data:
+                data = self._step(index, data)
+            data += step.flush()
+        return self._count(data)
+
+    def decode_all(self, data: bytes) -> bytes:
+        """Decode a complete body."""
+        return self.feed(data) + self.flush()
+
+    def _step(self, index: int, data: bytes) -> bytes:
+        step = self._steps[index]
+        room = self._limit - self._produced
+        try:
+            # max_length keeps a bomb from expanding in memory: we ask for one byte past
+            # the room left and fail when we get it.
+            out = step.decompress(data, room + 1)
+        except zlib.error as exc:
+            if not self._raw_deflate_tried[index]:
+                # Some servers send raw deflate without the zlib header the RFC asks for.
+                self._raw_deflate_tried[index] = True
+                self._steps[index] = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self._step(index, data)
+            raise FetchError(
+                f"{self._url} has a corrupt compressed body ({exc})", url=self._url
+            ) from exc
+        self._raw_deflate_tried[index] = True
+        if len(out) > room or step.unconsumed_tail:
+            raise self._too_large()
+        return out
+
+    def _count(self, data: bytes) -> bytes:
+        self._produced += len(data)
+        if self._produced > self._limit:
+            raise self._too_large()
+        return data
+
+    def _too_large(self) -> TooLargeError:
+        return TooLargeError(
+            f"{self._url} decompresses to more than max_decompressed_bytes={self._limit} bytes; "
+            "stopped decoding",
+            url=self._url,
+        )
+
+
+def _check_declared_type(url: str, media_type: str, accept: Accept) -> None:
+    """Refuse before reading when the label alone rules the body out."""
+    if accept == "any" or media_type in _VAGUE_TYPES or _type_ok(media_type, accept):
+        return
+    raise ContentTypeError(_type_message(url, media_type, accept), url=url)
+
+
+def _check_body(url: str, media_type: str, body: bytes, accept: Accept) -> None:
+    """Refuse binary bodies, and bodies with a vague label that do not look like ``accept``."""
+    if accept == "any":
+        return
+    head = body[:_SNIFF_BYTES]
+    gzip_sitemap = accept == "sitemap" and head.startswith(_GZIP_MAGIC)
+    if not gzip_sitemap and _looks_binary(head):
+        raise ContentTypeError(
+            f"{url} is labelled {media_type or 'without a content type'} but its first bytes "
+            "are binary, not text",
+            url=url,
+        )
+    if media_type in _VAGUE_TYPES and not _sniff(head, accept):
+        raise ContentTypeError(_type_message(url, media_type, accept), url=url)
+
+
+def _type_ok(media_type: str, accept: Accept) -> bool:
+    if accept == "html":
+        return media_type in _HTML_TYPES
+    if accept == "feed":
+        return media_type in _FEED_TYPES or media_type.endswith(("+xml", "+json"))
+    if accept == "sitemap":
+        return (
+            media_type in ("application/xml", "text/xml")
+            or media_type.endswith("+xml")
+            or media_type in _GZIP_TYPES
+        )
+    return True
+
+
+def _sniff(head: bytes, accept: Accept) -> bool:
+    """Whether the first bytes look like the expected kind of document."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if accept == "html":
+        return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")) or (
+            b"<html" in text
+        )
+    xml = text.startswith(b"<?xml") or text.startswith((b"<rss", b"<feed", b"<rdf:rdf"))
+    if accept == "feed":
+        return xml or text.startswith(b"{")
+    if accept == "sitemap":
+        # A plain-text sitemap (one URL a line) is allowed by the sitemap protocol.
+        return (
+            xml
+            or head.startswith(_GZIP_MAGIC)
+            or text.startswith((b"<urlset", b"<sitemapindex", b"http"))
+        )
+    return True
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NUL bytes but is text
+        return False
+    if b"\x00" in head or head.startswith(_BINARY_MAGIC):
+        return True
+    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13, 27))
+    return controls > len(head) // 10
+
+
+def _type_message(url: str, media_type: str, accept: Accept) -> str:
+    wanted = {
+        "html": "an HTML page",
+        "feed": "an RSS, Atom or JSON feed",
+        "sitemap": "an XML, gzip or text sitemap",
+        "any": "anything",
+    }[accept]
+    return (
+        f"{url} is {media_type or 'sent without a content type'}, not {wanted}; "
+        f"check that this URL is the {accept} you meant"
+    )
+
+
+def _parse_content_type(value: str) -> tuple[str, str | None]:
+    """``text/html; charset=UTF-8`` -> ("text/html", "utf-8")."""
+    media_type, _, params = value.partition(";")
+    charset: str | None = None
+    for param in params.split(";"):
+        name, _, raw = param.partition("=")
+        if name.strip().lower() == "charset" and raw.strip():
+            charset = raw.strip().strip("\"'").lower()
+    return media_type.strip().lower(), charset
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def _retryable(status: int) -> bool:
+    # 501 and 505 say the server will never do this; retrying would not change that.
+    return status == 429 or (500 <= status < 600 and status not in (501, 505))
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """The wait a Retry-After header asks for (delay in seconds or an HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    moment = now or datetime.now(UTC)
+    return max(0.0, (when - moment).total_seconds())
+
+
+def _origin(url: httpx.URL) -> str:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    port = "" if url.port in (None, default) else f":{url.port}"
+    return f"{url.scheme}://{url.raw_host.decode('ascii')}{port}"
+
+
+def _reason(status: int) -> str:
+    return httpx.codes.get_reason_phrase(status)
+
+
+__all__ = ["Accept", "Fetcher", "retry_after_seconds"]
