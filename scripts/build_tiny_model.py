@@ -3,8 +3,8 @@
 The model is a Marian-like Transformer (one encoder and one decoder layer, a few
 thousand parameters) whose weights are drawn from a seeded random generator and written
 with CTranslate2's own spec API; its SentencePiece model is trained on a short text
-written for this purpose. It "translates" the made-up direction xx -> yy into
-nonsense, which is all the tests need: they exercise the real loading, tokenising,
+written for this purpose. It "translates" the made-up directions xx -> yy and
+yy -> xx into nonsense, which is all the tests need: they exercise the real loading, tokenising,
 batching and reassembly code without any download.
 
 Two layouts are written into ``tests/translate/fixtures/``:
@@ -12,7 +12,7 @@ Two layouts are written into ``tests/translate/fixtures/``:
 * ``opus-mt-xx-yy/``: an OPUS-MT model as converted by ``ct2-transformers-converter``
   (``model.bin``, ``config.json``, ``shared_vocabulary.json``, ``source.spm``,
   ``target.spm``);
-* ``translate-xx_yy-1_0.argosmodel``: an Argos Translate package (a zip with one top
+* ``translate-yy_xx-1_0.argosmodel``: an Argos Translate package (a zip with one top
   directory holding ``metadata.json``, ``sentencepiece.model`` and ``model/``).
 
 Run it again after changing it (``.venv/bin/python scripts/build_tiny_model.py``) and
@@ -22,6 +22,7 @@ commit the output. Needs ``ctranslate2``, ``sentencepiece`` and ``numpy``; no to
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
 import tempfile
@@ -69,12 +70,12 @@ Kim Jong Un and Choe Son Hui were named in the statement.
 
 def train_sentencepiece(workdir: Path) -> Path:
     """Train a small SentencePiece model on TRAINING_TEXT; return the .model path."""
-    corpus = workdir / "corpus.txt"
-    corpus.write_text(TRAINING_TEXT * 3, encoding="utf-8")
-    prefix = workdir / "spm"
+    # Sentences in and bytes out through Python, so no temporary path ends up in the
+    # model's stored trainer spec and a rebuild gives identical bytes.
+    model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        input=str(corpus),
-        model_prefix=str(prefix),
+        sentence_iterator=iter(TRAINING_TEXT.splitlines() * 3),
+        model_writer=model,
         vocab_size=VOCAB,
         model_type="unigram",
         character_coverage=1.0,
@@ -88,7 +89,9 @@ def train_sentencepiece(workdir: Path) -> Path:
         minloglevel=2,
         num_threads=1,
     )
-    return prefix.with_suffix(".model")
+    path = workdir / "spm.model"
+    path.write_bytes(model.getvalue())
+    return path
 
 
 def vocabulary(model_path: Path) -> list[str]:
@@ -107,9 +110,9 @@ def _norm(spec: common_spec.LayerNormSpec) -> None:
     spec.beta = np.zeros(D_MODEL, dtype=np.float32)
 
 
-def build_spec(tokens: list[str]) -> transformer_spec.TransformerSpec:
+def build_spec(tokens: list[str], seed: int) -> transformer_spec.TransformerSpec:
     """A one-layer pre-norm Transformer with shared, tied embeddings and random weights."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     spec = transformer_spec.TransformerSpec.from_config((1, 1), HEADS, pre_norm=True)
     embeddings = rng.normal(0.0, D_MODEL**-0.5, size=(len(tokens), D_MODEL)).astype(np.float32)
 
@@ -163,7 +166,8 @@ def build(fixtures: Path) -> list[Path]:
     """Write both layouts into ``fixtures``; return the paths written."""
     fixtures.mkdir(parents=True, exist_ok=True)
     opus_dir = fixtures / f"opus-mt-{SOURCE}-{TARGET}"
-    argos_file = fixtures / f"translate-{SOURCE}_{TARGET}-1_0.argosmodel"
+    # The package goes the other way, so both layouts can sit in one models directory.
+    argos_file = fixtures / f"translate-{TARGET}_{SOURCE}-1_0.argosmodel"
     if opus_dir.exists():
         shutil.rmtree(opus_dir)
     argos_file.unlink(missing_ok=True)
@@ -173,20 +177,20 @@ def build(fixtures: Path) -> list[Path]:
         sp_model = train_sentencepiece(work)
         tokens = vocabulary(sp_model)
 
-        write_model(build_spec(tokens), opus_dir)
+        write_model(build_spec(tokens, SEED), opus_dir)
         shutil.copy(sp_model, opus_dir / "source.spm")
         shutil.copy(sp_model, opus_dir / "target.spm")
 
-        package = work / f"translate-{SOURCE}_{TARGET}-1_0"
-        write_model(build_spec(tokens), package / "model")
+        package = work / f"translate-{TARGET}_{SOURCE}-1_0"
+        write_model(build_spec(tokens, SEED + 1), package / "model")
         shutil.copy(sp_model, package / "sentencepiece.model")
         metadata = {
             "package_version": "1.0",
             "argos_version": "1.9.0",
-            "from_code": SOURCE,
-            "from_name": "Testish",
-            "to_code": TARGET,
-            "to_name": "Fixturese",
+            "from_code": TARGET,
+            "from_name": "Fixturese",
+            "to_code": SOURCE,
+            "to_name": "Testish",
             "description": "Random-weight model for polynews tests; translates nothing.",
         }
         (package / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n", "utf-8")
