@@ -1,0 +1,297 @@
+"""The translation service: router + memory + quality, and the pipeline's translate stage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from polynews.config import Settings
+from polynews.errors import StoreError, TranslateError
+from polynews.store.schema import articles
+from polynews.store.schema_translate import translations
+from polynews.translate.apertium import ApertiumBackend
+from polynews.translate.base import TranslationBackend
+from polynews.translate.memory import MemoryKey, TranslationMemory, normalise_source, text_hash
+from polynews.translate.quality import Protector, Tricks, translate_with_quality
+from polynews.translate.registry import load_backends
+from polynews.translate.router import Route, Router
+
+log = logging.getLogger(__name__)
+
+QUALITY_REVISION = "q1"
+"""Bumped whenever the quality layer changes output, so the memory misses old results."""
+
+STATUSES = ("translated", "original", "no_engine", "failed")
+
+
+@dataclass(frozen=True)
+class TranslationResult:
+    """Translated segments (1:1 with the input) and the route that made them."""
+
+    segments: list[str]
+    route: Route
+    memory_hits: int = 0
+
+
+class Translator:
+    """Translates batches of segments along the router's routes, through the memory."""
+
+    def __init__(
+        self,
+        router: Router,
+        memory: TranslationMemory | None = None,
+        *,
+        tricks: Tricks | None = None,
+    ) -> None:
+        self.router = router
+        self.memory = memory
+        self.tricks = tricks or Tricks()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        backends: Sequence[TranslationBackend] | None = None,
+    ) -> Translator:
+        """Load the configured backends (unless given) and use ``engine`` for the memory."""
+        loaded = load_backends(settings) if backends is None else list(backends)
+        memory = TranslationMemory(engine) if engine is not None else None
+        return cls(Router.from_settings(settings, loaded), memory)
+
+    def route(self, source: str, target: str) -> Route | None:
+        """The route used for a direction, or None."""
+        return self.router.route(source, target)
+
+    def _engine_call(self, route: Route) -> tuple[Tricks, Protector]:
+        first = route.hops[0]
+        if route.kind != "rule":
+            # Neural and LLM engines handle names and case themselves; only tidy output.
+            tricks = Tricks(names=False, urls=False, numbers=False, quotes=False, case=False)
+            return tricks, Protector(tricks)
+        backend = first.backend
+        if isinstance(backend, ApertiumBackend):
+            source, target = first.source, first.target
+            return self.tricks, Protector(
+                self.tricks, lambda lines: backend.analyse(lines, source, target)
+            )
+        return self.tricks, Protector(self.tricks)
+
+    def memory_key(self, route: Route) -> MemoryKey:
+        """The memory key of a route (its version includes the quality revision)."""
+        return MemoryKey(
+            backend=route.engine,
+            backend_version=f"{route.version}+{QUALITY_REVISION}",
+            route=route.label,
+            source_lang=route.source,
+            target_lang=route.target,
+        )
+
+    def translate_texts(
+        self, segments: Sequence[str], source: str, target: str, *, force: bool = False
+    ) -> TranslationResult | None:
+        """Translate a batch; None when no route covers the direction.
+
+        Segments already in the memory are not sent to the engine (unless ``force``);
+        the rest go in ONE engine call per hop. Raises TranslateError on engine failure.
+        """
+        route = self.route(source, target)
+        if route is None:
+            return None
+        unique = list(dict.fromkeys(s for s in segments if s.strip()))
+        key = self.memory_key(route)
+        known: dict[str, str] = {}
+        if self.memory is not None and not force and unique:
+            by_hash = self.memory.lookup(key, unique)
+            known = {s: by_hash[text_hash(s)] for s in unique if text_hash(s) in by_hash}
+        todo = [s for s in unique if s not in known]
+        if todo:
+            _tricks, protector = self._engine_call(route)
+            done = translate_with_quality(todo, route.translate, target, protector)
+            fresh = dict(zip(todo, done, strict=True))
+            if self.memory is not None:
+                self.memory.store(key, fresh)
+            known.update(fresh)
+        out = [known[s] if s.strip() else s for s in segments]
+        hits = len(unique) - len(todo)
+        log.debug(
+            "translated route=%s segments=%d memory_hits=%d", route.label, len(segments), hits
+        )
+        return TranslationResult(out, route, hits)
+
+
+def _write_translation(db: Engine, article_id: int, lang: str, /, **values: Any) -> None:
+    values["updated_at"] = datetime.now(UTC)
+    with db.begin() as conn:
+        t = translations.c
+        done = conn.execute(
+            update(translations).where(t.article_id == article_id, t.lang == lang).values(**values)
+        )
+        if done.rowcount == 0:
+            conn.execute(translations.insert().values(article_id=article_id, lang=lang, **values))
+
+
+def translate_article(
+    engine: Engine,
+    translator: Translator,
+    article_id: int,
+    target: str,
+    *,
+    force: bool = False,
+    retries: int = 2,
+    backoff: float = 1.0,
+) -> str:
+    """Translate one ready article into ``target`` and record the outcome; returns the status.
+
+    ``original`` when the article is already in ``target``, ``no_engine`` when nothing
+    covers the direction, ``failed`` (with the error) when the engine failed after
+    ``retries`` retries with doubling ``backoff``; never raises for an engine failure.
+    """
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(articles.c.title, articles.c.paragraphs, articles.c.language).where(
+                    articles.c.id == article_id
+                )
+            ).first()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not read article {article_id} to translate it: {exc}") from exc
+    if row is None:
+        raise StoreError(f"article {article_id} does not exist; cannot translate it")
+    source = row.language
+    blank = {"engine": None, "engine_version": None, "route": None, "title": None}
+    if not source:
+        _write_translation(
+            engine, article_id, target, status="failed", paragraphs=None,
+            error="the article's language is unknown; run language detection first", **blank,
+        )  # fmt: skip
+        return "failed"
+    if source == target:
+        _write_translation(
+            engine, article_id, target, status="original", paragraphs=None, error=None, **blank
+        )
+        return "original"
+    route = translator.route(source, target)
+    if route is None:
+        _write_translation(
+            engine, article_id, target, status="no_engine", paragraphs=None,
+            error=f"no configured engine translates {source}->{target}", **blank,
+        )  # fmt: skip
+        return "no_engine"
+    try:
+        paragraphs = [str(p) for p in json.loads(row.paragraphs or "[]")]
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"article {article_id} has malformed paragraphs JSON: {exc}") from exc
+    title = row.title or ""
+    delay = backoff
+    for attempt in range(retries + 1):
+        try:
+            result = translator.translate_texts([title, *paragraphs], source, target, force=force)
+            break
+        except TranslateError as exc:
+            if attempt < retries:
+                log.warning(
+                    "translate retry article_id=%s lang=%s route=%s attempt=%d error=%s",
+                    article_id, target, route.label, attempt + 1, exc,
+                )  # fmt: skip
+                time.sleep(delay)
+                delay *= 2
+                continue
+            log.error(
+                "translate failed article_id=%s lang=%s route=%s error=%s",
+                article_id, target, route.label, exc,
+            )  # fmt: skip
+            _write_translation(
+                engine, article_id, target, status="failed", engine=route.engine,
+                engine_version=route.version, route=route.label, title=None,
+                paragraphs=None, error=str(exc),
+            )  # fmt: skip
+            return "failed"
+    assert result is not None
+    _write_translation(
+        engine, article_id, target, status="translated", engine=route.engine,
+        engine_version=route.version, route=route.label, title=result.segments[0] or None,
+        paragraphs=json.dumps(result.segments[1:], ensure_ascii=False), error=None,
+    )  # fmt: skip
+    log.info(
+        "translated article_id=%s lang=%s route=%s memory_hits=%d",
+        article_id, target, route.label, result.memory_hits,
+    )  # fmt: skip
+    return "translated"
+
+
+def render_coverage(settings: Settings, *, translator: Translator | None = None) -> str:
+    """The coverage matrix of the site languages (rows: from, columns: to), as markdown."""
+    translator = translator or Translator.from_settings(settings)
+    langs = list(settings.languages)
+    table = translator.router.coverage(langs)
+    lines = ["| from \\ to | " + " | ".join(langs) + " |", "|---" * (len(langs) + 1) + "|"]
+    for src in langs:
+        cells = []
+        for tgt in langs:
+            if src == tgt:
+                cells.append("—")
+            else:
+                route = table[(src, tgt)]
+                cells.append(route.label if route else "no engine")
+        lines.append(f"| {src} | " + " | ".join(cells) + " |")
+    covered = sum(1 for r in table.values() if r is not None)
+    backends = ", ".join(f"{b.name} {b.version}" for b in translator.router.backends) or "none"
+    lines.append("")
+    lines.append(f"{covered} of {len(table)} directions covered; backends: {backends}")
+    return "\n".join(lines)
+
+
+def translate_lines(
+    settings: Settings,
+    lines: Iterable[str],
+    source: str,
+    target: str,
+    explain: bool = False,
+    *,
+    engine: Engine | None = None,
+    force: bool = False,
+    batch: int = 200,
+    translator: Translator | None = None,
+) -> Iterator[str]:
+    """Translate text line by line (one output line per input line), in batches.
+
+    With ``explain`` the first item yielded is ``"# route: <label>"`` (for stderr), then
+    the lines. Raises TranslateError when no engine covers the direction.
+    """
+    translator = translator or Translator.from_settings(settings, engine)
+    route = translator.route(source, target)
+    if route is None:
+        raise TranslateError(
+            f"no configured engine translates {source}->{target}; run `polynews engines` to "
+            "see what is covered, install an Apertium pair or configure a neural/HTTP backend"
+        )
+    if explain:
+        yield f"# route: {route.label} (version {route.version})"
+    pending: list[str] = []
+    for raw in lines:
+        pending.append(raw.rstrip("\r\n"))
+        if len(pending) >= batch:
+            yield from _translate_batch(translator, pending, source, target, force)
+            pending = []
+    if pending:
+        yield from _translate_batch(translator, pending, source, target, force)
+
+
+def _translate_batch(
+    translator: Translator, lines: list[str], source: str, target: str, force: bool
+) -> list[str]:
+    # One output line per input line, even if the engine put a newline inside a segment.
+    cleaned = [normalise_source(line) if line.strip() else line for line in lines]
+    result = translator.translate_texts(cleaned, source, target, force=force)
+    assert result is not None
+    return [" ".join(seg.splitlines()) for seg in result.segments]
