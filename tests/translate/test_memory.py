@@ -1,0 +1,119 @@
+"""Translation memory and the translate stage on a real, migrated database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from polynews.store.schema import articles
+from polynews.store.schema_translate import translations
+from polynews.translate.memory import MemoryKey, TranslationMemory, text_hash
+from polynews.translate.router import Router
+from polynews.translate.service import Translator, translate_article
+
+KEY = MemoryKey("apertium", "3.8.3", "apertium fr→es", "fr", "es")
+
+
+def test_store_then_lookup_by_normalised_text(engine: Engine) -> None:
+    memory = TranslationMemory(engine)
+    memory.store(KEY, {"Bonjour  le monde": "Hola el mundo"})
+    found = memory.lookup(KEY, ["Bonjour le monde ", "Autre chose"])
+    assert found == {text_hash("Bonjour le monde"): "Hola el mundo"}
+    other = MemoryKey("apertium", "3.8.4", "apertium fr→es", "fr", "es")
+    assert memory.lookup(other, ["Bonjour le monde"]) == {}
+    memory.store(KEY, {"Bonjour le monde": "Hola, mundo"})
+    assert memory.lookup(KEY, ["Bonjour le monde"]) == {
+        text_hash("Bonjour le monde"): "Hola, mundo"
+    }
+    assert memory.count() == 1
+
+
+def test_many_segments_in_chunks(engine: Engine) -> None:
+    memory = TranslationMemory(engine)
+    pairs = {f"phrase {i}": f"frase {i}" for i in range(1500)}
+    memory.store(KEY, pairs)
+    assert len(memory.lookup(KEY, list(pairs))) == 1500
+
+
+@pytest.mark.apertium
+def test_hit_miss_force(engine: Engine, counting_apertium: Any) -> None:
+    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    text = ["Le chat dort.", "Il pleut à Paris."]
+    first = translator.translate_texts(text, "fr", "es")
+    assert first is not None and first.memory_hits == 0 and counting_apertium.calls == [2]
+    again = translator.translate_texts([*text, "Le chien mange."], "fr", "es")
+    assert again is not None and again.memory_hits == 2
+    assert counting_apertium.calls == [2, 1]  # only the new sentence went to the engine
+    assert again.segments[:2] == first.segments
+    forced = translator.translate_texts(text, "fr", "es", force=True)
+    assert forced is not None and forced.memory_hits == 0 and counting_apertium.calls == [2, 1, 2]
+    # A pivot route is another key: nothing reused from fr→es.
+    via = translator.translate_texts(text, "fr", "en")
+    assert via is not None and via.route.label == "apertium fr→es→en" and via.memory_hits == 0
+
+
+def _article(engine: Engine, language: str | None, paragraphs: object) -> int:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        result = conn.execute(
+            articles.insert().values(
+                url=f"https://example.org/{now.timestamp()}-{language}",
+                status="ready",
+                title="Kim Jong Un a rencontré Choe Son Hui",
+                paragraphs=json.dumps(paragraphs),
+                language=language,
+                discovered_at=now,
+                updated_at=now,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def _row(engine: Engine, article_id: int, lang: str) -> dict[str, object]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(translations).where(
+                translations.c.article_id == article_id, translations.c.lang == lang
+            )
+        ).one()
+    return dict(row._mapping)
+
+
+@pytest.mark.apertium
+def test_translate_article_statuses(engine: Engine, counting_apertium: Any) -> None:
+    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    paragraphs = ["Il y a 10 000 soldats, soit 40 % de plus.", "Le sommet a eu lieu hier."]
+    article_id = _article(engine, "fr", paragraphs)
+
+    assert translate_article(engine, translator, article_id, "en") == "translated"
+    row = _row(engine, article_id, "en")
+    assert row["route"] == "apertium fr→es→en" and row["engine"] == "apertium"
+    assert row["title"] == "Kim Jong Un has found Choe Son Hui"
+    out = json.loads(str(row["paragraphs"]))
+    assert len(out) == 2 and "10 000" in out[0] and "40 %" in out[0]
+
+    assert translate_article(engine, translator, article_id, "fr") == "original"
+    assert translate_article(engine, translator, article_id, "de") == "no_engine"
+    assert "fr->de" in str(_row(engine, article_id, "de")["error"])
+    # Idempotent: running again rewrites the same row, served from the memory.
+    calls = len(counting_apertium.calls)
+    assert translate_article(engine, translator, article_id, "en") == "translated"
+    assert len(counting_apertium.calls) == calls
+    with engine.connect() as conn:
+        assert len(conn.execute(select(translations.c.id)).all()) == 3
+
+
+@pytest.mark.apertium
+def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium: Any) -> None:
+    counting_apertium._binary = "/nonexistent/apertium"  # the engine breaks after start-up
+    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    article_id = _article(engine, "es", ["Hola."])
+    status = translate_article(engine, translator, article_id, "en", retries=1, backoff=0.01)
+    assert status == "failed"
+    row = _row(engine, article_id, "en")
+    assert row["route"] == "apertium es→en" and "could not start" in str(row["error"])
+    assert len(counting_apertium.calls) == 2  # one retry
