@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 
@@ -129,7 +129,9 @@ class Pipeline:
             placeholder = FetchResult(source.url, source.url, 200, {}, b"", utcnow(), "")
             return [FeedEntry(url=source.url, language=source.language)], placeholder
         conditional = source.conditional_get
-        accept = "feed" if source.kind is SourceKind.FEED else "sitemap"
+        accept: Literal["feed", "sitemap"] = (
+            "feed" if source.kind is SourceKind.FEED else "sitemap"
+        )
         result = await self.fetcher.fetch(
             source.url,
             accept=accept,

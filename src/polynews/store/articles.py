@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -235,7 +235,7 @@ def reset_for_reextract(engine: Engine, *, source_id: int | None = None) -> int:
         return int(conn.execute(stmt).rowcount or 0)
 
 
-def fingerprints(engine: Engine) -> Iterable[Row[Any]]:
+def fingerprints(engine: Engine) -> Iterator[Row[Any, Any, Any, Any]]:
     """(id, canonical_url, content_hash, minhash) of every published article, oldest first."""
     with engine.connect() as conn:
         yield from conn.execute(

@@ -1,0 +1,129 @@
+"""End-to-end ingest throughput: local HTTP server -> fetched, extracted, language-detected,
+deduplicated, stored.
+
+The demo server (in its own process) serves a generated outlet of N distinct article pages
+through RSS feeds. We time `polynews fetch` over it on a fresh SQLite data directory
+(both cores: the main process fetches and stores, worker processes extract), and, in the
+same run, two baselines over the same pages: fetching alone (httpx, same concurrency)
+and plain trafilatura extraction in one process. Peak memory is the maximum RSS of the
+pipeline process and of its workers.
+
+    .venv/bin/python benchmarks/ingest.py [--articles 5000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import trafilatura
+
+from polynews.config import defaults
+from polynews.pipeline import run_pass
+from polynews.store import open_store
+from polynews.store import articles as article_store
+from polynews.store import sources as source_store
+
+
+def _serve(n: int, port_queue: multiprocessing.Queue[str], stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+    from polynews.demo.server import DemoServer
+
+    with DemoServer(synthetic_articles=n) as server:
+        port_queue.put(server.base_url)
+        stop.wait()
+
+
+async def _fetch_only(urls: list[str], concurrency: int) -> float:
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient() as client:
+
+        async def one(url: str) -> bytes:
+            async with sem:
+                return (await client.get(url)).content
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(u) for u in urls))
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--baseline-sample", type=int, default=500)
+    args = parser.parse_args()
+
+    from polynews.demo.synthetic import synthetic_feed_urls
+
+    ctx = multiprocessing.get_context("spawn")
+    urls_q: multiprocessing.Queue[str] = ctx.Queue()
+    stop = ctx.Event()
+    server = ctx.Process(target=_serve, args=(args.articles, urls_q, stop), daemon=True)
+    server.start()
+    base_url = urls_q.get(timeout=60)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = defaults().replace(
+                data_dir=Path(tmp),
+                allow_private_networks=["127.0.0.0/8"],
+                per_host_delay=0.0,
+                per_host_concurrency=16,
+                fetch_concurrency=16,
+                workers=args.workers,
+            )
+            engine = open_store(settings)
+            for url in synthetic_feed_urls(base_url, args.articles):
+                source_store.add_source(engine, kind="feed", url=url, name="synthetic")
+            start = time.perf_counter()
+            report = asyncio.run(run_pass(settings, progress=False))
+            elapsed = time.perf_counter() - start
+            stats = article_store.stats(engine)
+            page_urls = [
+                r.url for r in article_store.pending(engine, "ready", limit=args.baseline_sample)  # type: ignore[arg-type]
+            ]
+        peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+        fetch_s = asyncio.run(_fetch_only(page_urls, 16))
+        bodies = [httpx.get(u).text for u in page_urls]
+        start = time.perf_counter()
+        for body in bodies:
+            trafilatura.extract(body)
+        extract_s = time.perf_counter() - start
+    finally:
+        stop.set()
+        server.join(timeout=10)
+
+    rate = report.ready / elapsed if elapsed else 0.0
+    n = len(page_urls)
+    print(f"# ingest benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+          f"{multiprocessing.cpu_count()} cores, Python {platform.python_version()}")
+    print()
+    print("| what | items | seconds | items/s | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    print(f"| polynews fetch (fetch+extract+lang+dedup+store, {args.workers} workers) "
+          f"| {report.ready} | {elapsed:.1f} | {rate:.0f} | {peak_self:.0f} main, "
+          f"{peak_children:.0f} largest worker |")
+    print(f"| baseline: httpx fetch only, 16 in flight | {n} | {fetch_s:.2f} | {n / fetch_s:.0f} | - |")
+    print(f"| baseline: trafilatura.extract, 1 process | {n} | {extract_s:.2f} | "
+          f"{n / extract_s:.0f} | - |")
+    print()
+    print(f"published {stats['articles']}, duplicates {stats['duplicates']}, "
+          f"errors {stats['errors']}, languages {stats['by_language']}")
+    print(f"ratio polynews / single-process trafilatura: {rate / (n / extract_s):.2f}")
+    if report.ready < args.articles * 0.99:
+        print(f"WARNING: only {report.ready} of {args.articles} articles published", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
