@@ -26,10 +26,11 @@ from polynews.translate.quality import Protector, Tricks, translate_with_quality
 from polynews.translate.router import Route, Router
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mt"
+FLORES_NAMES = {"en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "it": "ita_Latn"}
 FILES = {
-    "flores": ("flores200-devtest-1-500", {"en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "it": "ita_Latn", "ca": "cat_Latn"}),
+    "flores": ("flores200-devtest-1-500", FLORES_NAMES),
     "newstest": ("newstest2013", {"en": "eng", "es": "spa", "fr": "fra"}),
-}  # fmt: skip
+}
 DIRECTIONS = [
     ("en", "es"), ("es", "en"), ("fr", "es"), ("es", "fr"), ("es", "it"), ("it", "es"),
     ("en", "fr"), ("fr", "en"), ("en", "it"), ("it", "en"), ("fr", "it"), ("it", "fr"),
