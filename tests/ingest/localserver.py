@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -68,20 +69,26 @@ class _Server(ThreadingHTTPServer):
     owner: LocalServer
 
 
-class LocalServer:
-    """The server, its routes and what it has seen."""
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
-    def __init__(self) -> None:
+
+class LocalServer:
+    """The server, its routes and what it has seen; ``host`` is 127.0.0.1 or ::1."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), Handler)
+        server_class = _Server6 if ":" in host else _Server
+        self._httpd = server_class((host, 0), Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
+        self.netloc = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.netloc}{path}"
 
     def static(
         self,

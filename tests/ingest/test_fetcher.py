@@ -461,6 +461,42 @@ def test_robots_crawl_delay_slows_requests_to_the_host(server: LocalServer, fast
     assert server.hits("/b")[0].at - server.hits("/a")[0].at >= 0.3
 
 
+def test_robots_txt_is_fetched_through_the_guard(server: LocalServer, fast: Settings) -> None:
+    # A refused redirect leaves robots.txt "unavailable" (allow all); no internal request is made.
+    _redirect(server, "/robots.txt", "http://169.254.169.254/robots.txt")
+    server.static("/news", PAGE)
+    assert run(fetch(fast, server.url("/news"))).status == 200
+
+
+def test_a_huge_robots_txt_is_read_up_to_512_kib(server: LocalServer, fast: Settings) -> None:
+    text = b"User-agent: *\nDisallow: /private\n" + b"# padding\n" * 100_000  # about 1 MB
+    server.static("/robots.txt", text, "text/plain")
+    with pytest.raises(RobotsDisallowedError):
+        run(fetch(fast, server.url("/private/x")))
+
+
+def test_ipv6_literal_hosts_work_end_to_end(fast: Settings) -> None:
+    try:
+        six = LocalServer("::1")
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    with six.running():
+        six.static("/robots.txt", b"User-agent: *\nDisallow: /no\n", "text/plain")
+        six.static("/yes", PAGE)
+        settings = fast.replace(allow_private_networks=["::1/128"])
+        assert run(fetch(settings, six.url("/yes"))).body == PAGE
+        with pytest.raises(RobotsDisallowedError):
+            run(fetch(settings, six.url("/no")))
+        assert len(six.hits("/robots.txt")) == 2  # one per Fetcher
+
+
+def test_unsupported_content_encoding_is_a_clear_error(server: LocalServer, fast: Settings) -> None:
+    server.static("/br", b"\x1b\x00\x00", headers={"Content-Encoding": "br"})
+    with pytest.raises(FetchError) as caught:
+        run(fetch(fast, server.url("/br")))
+    assert "Content-Encoding 'br'" in str(caught.value)
+
+
 # --- politeness ----------------------------------------------------------------------------
 
 

@@ -725,7 +725,10 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 def _origin(url: httpx.URL) -> str:
     default = {"http": 80, "https": 443}.get(url.scheme)
     port = "" if url.port in (None, default) else f":{url.port}"
-    return f"{url.scheme}://{url.raw_host.decode('ascii')}{port}"
+    host = url.raw_host.decode("ascii")
+    if ":" in host:  # an IPv6 literal keeps its brackets in a URL
+        host = f"[{host}]"
+    return f"{url.scheme}://{host}{port}"
 
 
 def _reason(status: int) -> str:
