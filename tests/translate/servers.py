@@ -163,7 +163,7 @@ def openai_error(message: str, type_: str, code: str | None) -> dict[str, Any]:
 class OpenAIHandler(_Handler):
     """``GET /v1/models`` and ``POST /v1/chat/completions`` in the OpenAI wire format.
 
-    The "model" finds the JSON object in the last user message, translates its
+    The "model" finds the JSON object in the first user message, translates its
     ``segments`` with :func:`fake_translate` and answers ``{"translations": [...]}``.
     Scripted misbehaviours (strings in ``script``): ``"drop"`` loses the last segment,
     ``"commentary"`` prefixes "Here is the translation:", ``"prose"`` answers plain text,
@@ -251,8 +251,10 @@ class OpenAIHandler(_Handler):
         )
 
     def _answer(self, messages: list[Any], misbehaviour: str | None) -> str:
+        # The article is in the first user message; later ones are follow-ups
+        # (such as "that answer was rejected"), as in a real conversation.
         user = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-        text = str(user[-1].get("content", "")) if user else ""
+        text = str(user[0].get("content", "")) if user else ""
         start, end = text.find("{"), text.rfind("}")
         try:
             request = json.loads(text[start : end + 1])
