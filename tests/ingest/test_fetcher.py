@@ -219,6 +219,25 @@ def test_a_trickling_server_fails_at_the_total_timeout(server: LocalServer, fast
     assert len(server.hits("/slow")) == 1  # a slow server is not retried
 
 
+def test_a_server_that_stalls_fails_at_the_read_timeout(
+    server: LocalServer, fast: Settings
+) -> None:
+    def stall(h: Handler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        h.wfile.write(b"<html>")
+        h.wfile.flush()
+        time.sleep(2.0)
+
+    server.routes["/stall"] = stall
+    with pytest.raises(FetchTimeoutError) as caught:
+        run(fetch(fast.replace(read_timeout=0.3, total_timeout=10.0), server.url("/stall")))
+    assert "read_timeout" in str(caught.value)
+    assert len(server.hits("/stall")) == 1
+
+
 def test_content_length_above_the_cap_fails_before_reading(
     server: LocalServer, fast: Settings
 ) -> None:
@@ -372,6 +391,7 @@ def test_redirect_to_the_metadata_address_is_refused(server: LocalServer, fast: 
     message = str(caught.value)
     assert "169.254.169.254 is a link-local address" in message
     assert "allow_private_networks" in message
+    assert caught.value.url == server.url("/go")  # the URL the caller asked for
 
 
 def test_redirect_to_a_non_http_scheme_is_refused(server: LocalServer, fast: Settings) -> None:

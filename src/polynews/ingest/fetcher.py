@@ -205,6 +205,8 @@ class Fetcher:
         ``etag``/``last_modified`` from an earlier answer make the request conditional,
         and an unchanged resource then comes back as a 304 with an empty body.
         """
+        if accept not in _ACCEPT_HEADERS:
+            raise ValueError(f"accept must be one of {', '.join(_ACCEPT_HEADERS)}, not {accept!r}")
         headers = {
             "Accept": _ACCEPT_HEADERS[accept],
             "Accept-Encoding": "gzip, deflate",
@@ -218,13 +220,18 @@ class Fetcher:
             max_raw=self._settings.max_body_bytes,
             max_decoded=self._settings.max_decompressed_bytes,
         )
-        exchange = await self._follow(
-            url,
-            headers,
-            rules,
-            check_robots=self._settings.respect_robots,
-            max_redirects=self._settings.max_redirects,
-        )
+        try:
+            exchange = await self._follow(
+                url,
+                headers,
+                rules,
+                check_robots=self._settings.respect_robots,
+                max_redirects=self._settings.max_redirects,
+            )
+        except FetchError as exc:
+            # The message names the hop that failed; ``url`` stays the one the caller knows.
+            exc.url = url
+            raise
         status = exchange.status
         if status >= 400:
             raise HTTPStatusError(
@@ -238,7 +245,7 @@ class Fetcher:
             # A sitemap.xml.gz is a gzip file, not a gzip transfer: unpack it under the same cap.
             body = _Decoder(["gzip"], rules.max_decoded, url).decode_all(body)
         media_type, charset = _parse_content_type(exchange.headers.get("content-type", ""))
-        logger.info(
+        logger.debug(
             "fetched url=%s final_url=%s status=%d bytes=%d", url, exchange.url, status, len(body)
         )
         return FetchResult(
