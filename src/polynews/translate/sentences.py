@@ -69,7 +69,8 @@ _CLOSERS = "\"'”’»)]}›"
 _OPENERS = "\"'“‘«„([{‹¿¡—–-"
 # A candidate boundary: terminal punctuation (runs allowed: "?!", "..."), any closing
 # quotes or brackets, then whitespace. The split point is after the closers.
-_BOUNDARY = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s)")
+# French sets a (narrow) space inside guillemets: "« Entrez. »".
+_BOUNDARY = re.compile(rf"[.!?…]+(?:[{re.escape(_CLOSERS)}]|[ \u00a0\u202f][»›])*(?=\s)")
 _WORD_BEFORE = re.compile(r"(\S+)$")
 _DOTTED = re.compile(r"^(?:\w{1,3}\.)+\w{0,3}$")
 
