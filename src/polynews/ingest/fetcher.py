@@ -149,7 +149,13 @@ class _Host:
 
 
 class Fetcher:
-    """Polite HTTP: robots.txt, per-host limits, conditional GET, retries, caps, SSRF guard."""
+    """Polite HTTP: robots.txt, per-host limits, conditional GET, retries, caps, SSRF guard.
+
+    Use one instance per event loop and close it (``aclose`` or ``async with``). A
+    ``transport`` passed in (an ASGI app, a test double) replaces the guarded one, so only
+    the pre-flight address check applies; in-process hosts that do not resolve need
+    ``allow_private_networks=["all"]``.
+    """
 
     def __init__(
         self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
