@@ -7,6 +7,7 @@ nonsense but real: tokenised, decoded by CTranslate2 and detokenised.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import zipfile
@@ -252,3 +253,23 @@ def test_least_recently_used_models_are_unloaded(settings: Settings) -> None:
     # Reloading after eviction gives the same model, hence the same output.
     assert backend.translate(["Hello there."], "xx", "yy") == a
     assert backend.translate(["Hello there."], "yy", "xx") == b
+
+
+def test_end_of_sentence_added_when_the_converter_did_not(settings: Settings) -> None:
+    # ct2-transformers-converter writes add_source_eos: false for Marian; the backend
+    # must then append </s> itself, which must give what CTranslate2 gives when it does.
+    text = ["The council met on Monday.", "Prices rose by 4 % in October."]
+    install(settings, OPUS)
+    reference = create(settings)
+    assert not reference.packages[("xx", "yy")].append_eos
+    expected = reference.translate(text, "xx", "yy")
+
+    other = settings.replace(models_dir=str(Path(settings.data_dir) / "hf-models"))
+    target = install(other, OPUS)
+    config_path = target / OPUS.name / "config.json"
+    config = json.loads(config_path.read_text())
+    config["add_source_eos"] = False
+    config_path.write_text(json.dumps(config))
+    converted = create(other)
+    assert converted.packages[("xx", "yy")].append_eos
+    assert converted.translate(text, "xx", "yy") == expected

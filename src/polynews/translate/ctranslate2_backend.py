@@ -80,6 +80,7 @@ class ModelPackage:
     version: str  # the package's version, or a digest of model.bin's size and config
     origin: Path  # the directory or .argosmodel file the operator installed
     layout: Layout
+    append_eos: bool = False  # add </s> to the source tokens ourselves (see read_opus_mt_dir)
 
     @property
     def direction(self) -> Direction:
@@ -89,7 +90,7 @@ class ModelPackage:
 
 def read_opus_mt_dir(path: Path) -> ModelPackage:
     """Describe an OPUS-MT converted model directory; raise BackendUnavailable if unusable."""
-    metadata = _read_metadata(path / "metadata.json") if (path / "metadata.json").is_file() else {}
+    metadata = _read_json(path / "metadata.json") if (path / "metadata.json").is_file() else {}
     if metadata:
         source, target = _codes(metadata, path)
     else:
@@ -110,14 +111,22 @@ def read_opus_mt_dir(path: Path) -> ModelPackage:
                 "from the original OPUS-MT model next to model.bin"
             )
         spms = (shared, shared)
+    # Marian models expect </s> after the source. ct2-opus-mt-converter sets
+    # add_source_eos in config.json; ct2-transformers-converter leaves it false because
+    # the Hugging Face tokenizer adds </s>, so with plain SentencePiece we must add it.
+    # metadata.json may say otherwise ("append_source_eos") for non-Marian models.
+    config = _read_json(path / "config.json") if (path / "config.json").is_file() else {}
+    append_eos = bool(metadata.get("append_source_eos", not config.get("add_source_eos")))
     version = str(metadata.get("package_version") or _digest(path))
-    return ModelPackage(source, target, path, spms[0], spms[1], version, path, "opus-mt")
+    return ModelPackage(
+        source, target, path, spms[0], spms[1], version, path, "opus-mt", append_eos
+    )
 
 
 def read_argos_dir(path: Path, origin: Path | None = None) -> ModelPackage:
     """Describe an unpacked Argos Translate package; raise BackendUnavailable if unusable."""
     origin = origin or path
-    metadata = _read_metadata(path / "metadata.json")
+    metadata = _read_json(path / "metadata.json")
     source, target = _codes(metadata, origin)
     _check_model_dir(path / "model")
     spm = path / "sentencepiece.model"
@@ -213,7 +222,7 @@ def discover_models(models_dir: Path, cache_dir: Path) -> tuple[list[ModelPackag
     return packages, problems
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -221,7 +230,7 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BackendUnavailable(f"{path} is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise BackendUnavailable(f"{path} must hold a JSON object with from_code and to_code")
+        raise BackendUnavailable(f"{path} must hold a JSON object")
     return data
 
 
@@ -427,6 +436,8 @@ class CTranslate2Backend:
         if not sentences:
             return []
         tokens: list[list[str]] = model.source_sp.encode(sentences, out_type=str)
+        if model.package.append_eos:
+            tokens = [[*sentence, "</s>"] for sentence in tokens]
         results: list[str] = [""] * len(tokens)
         for limit, chunk in self._batches(tokens):
             batch = [tokens[i] for i in chunk]
