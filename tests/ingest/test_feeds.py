@@ -320,7 +320,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def recorder() -> Iterator[str]:
     _Recorder.hits = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -360,6 +360,21 @@ def test_entity_text_inside_cdata_is_not_a_declaration() -> None:
     )
     feed = parse_feed(body, base_url=BASE)
     assert feed.entries[1].title == "How <!ENTITY works"
+
+
+@pytest.mark.timeout(30)
+def test_entity_scan_stays_linear_on_unterminated_comments() -> None:
+    # A regex skipping comments would take hours on this; the scan takes milliseconds.
+    body = b"<rss>" + b"<!--" * 1_000_000
+    with pytest.raises(ParseError):
+        parse_feed(body, base_url=BASE)
+    with pytest.raises(ParseError, match="entity declarations"):
+        parse_feed(b"<!-- <!-- -->" + b"<!--" * 1000 + b'<!ENTITY x "y">', base_url=BASE)
+
+
+def test_entity_declaration_inside_a_comment_is_harmless() -> None:
+    body = RSS_20.replace(b"<channel>", b'<channel><!-- <!ENTITY x "y"> -->', 1)
+    assert len(parse_feed(body, base_url=BASE).entries) == 3
 
 
 def test_bytes_naming_a_local_file_are_not_read_as_a_path(tmp_path: Path) -> None:
