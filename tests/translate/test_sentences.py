@@ -81,6 +81,31 @@ from polynews.translate.sentences import join_sentences, sentence_spans, split_s
             "3.5 percent rose. Version 2.0 shipped.",
             ["3.5 percent rose.", "Version 2.0 shipped."],
         ),
+        (
+            "de",
+            "Alle schrien und weinten.“ Sie rannten los. Er sagte: „So nicht.“ Dann ging er.",
+            [
+                "Alle schrien und weinten.“",
+                "Sie rannten los.",
+                "Er sagte: „So nicht.“",
+                "Dann ging er.",
+            ],
+        ),
+        (
+            "fr",
+            "Il fera plus chaud la nuit\u2009». «\u00a0Leur comportement change.\u00a0»",
+            ["Il fera plus chaud la nuit\u2009».", "«\u00a0Leur comportement change.\u00a0»"],
+        ),
+        (
+            "it",
+            "Supporta 802.11a e 802.11g. Le velocità salgono. Magnitudo 6.5. Nessun danno.",
+            [
+                "Supporta 802.11a e 802.11g.",
+                "Le velocità salgono.",
+                "Magnitudo 6.5.",
+                "Nessun danno.",
+            ],
+        ),
         ("en", "No final stop here", ["No final stop here"]),
         ("en", "  padded.   Text  ", ["padded.", "Text"]),
         ("en", "", []),

@@ -65,14 +65,16 @@ _GERMAN_MONTHS = _words(
     "januar februar märz april mai juni juli august september oktober november dezember jänner"
 )
 
-_CLOSERS = "\"'”’»)]}›"
+# “ and ‘ close quotations in German („So.“); after a full stop they cannot open one.
+_CLOSERS = "\"'”’“‘»)]}›"
 _OPENERS = "\"'“‘«„([{‹¿¡—–-"
 # A candidate boundary: terminal punctuation (runs allowed: "?!", "..."), any closing
 # quotes or brackets, then whitespace. The split point is after the closers.
 # French sets a (narrow) space inside guillemets: "« Entrez. »".
-_BOUNDARY = re.compile(rf"[.!?…]+(?:[{re.escape(_CLOSERS)}]|[ \u00a0\u202f][»›])*(?=\s)")
+_BOUNDARY = re.compile(rf"[.!?…]+(?:[{re.escape(_CLOSERS)}]|[ \u00a0\u2009\u202f][»›])*(?=\s)")
 _WORD_BEFORE = re.compile(r"(\S+)$")
-_DOTTED = re.compile(r"^(?:\w{1,3}\.)+\w{0,3}$")
+# Letters only: "U.S", "z.B", "EE.UU" are acronyms; "802.11g" and "6.5" are not.
+_DOTTED = re.compile(r"^(?:[^\W\d_]{1,3}\.)+[^\W\d_]{0,3}$")
 
 
 def split_sentences(text: str, lang: str) -> list[str]:
@@ -116,7 +118,7 @@ def _boundaries(text: str, lang: str) -> Iterator[int]:
 
 
 def _starts_sentence(rest: str) -> bool:
-    first = rest.lstrip(_OPENERS + " ")
+    first = re.sub(rf"^[\s{re.escape(_OPENERS)}]+", "", rest)
     if not first:
         return False
     char = first[0]
