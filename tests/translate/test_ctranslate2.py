@@ -19,6 +19,7 @@ from polynews.config import Settings
 from polynews.errors import BackendUnavailable, TranslateError
 from polynews.translate.base import TranslationBackend
 from polynews.translate.ctranslate2_backend import CTranslate2Backend, create, models_dir
+from polynews.translate.registry import load_backends
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OPUS = FIXTURES / "opus-mt-xx-yy"
@@ -273,3 +274,12 @@ def test_end_of_sentence_added_when_the_converter_did_not(settings: Settings) ->
     converted = create(other)
     assert converted.packages[("xx", "yy")].append_eos
     assert converted.translate(text, "xx", "yy") == expected
+
+
+def test_loads_through_the_registry(settings: Settings) -> None:
+    install(settings, OPUS)
+    chosen = settings.replace(translation_backends=["ctranslate2"])
+    factories = {"ctranslate2": "polynews.translate.ctranslate2_backend:create"}
+    backends = load_backends(chosen, factories=factories)
+    assert [b.name for b in backends] == ["ctranslate2"]
+    assert backends[0].directions() == {("xx", "yy")}
