@@ -83,7 +83,7 @@ def test_articles_have_the_promised_shape() -> None:
 
 def test_corpus_carries_names_and_numbers_machine_translation_mangles() -> None:
     text = "\n".join(p for a in articles() for p in a.paragraphs)
-    for needle in ("Kim Jong Un", "Choe Son Hui", "10 000", "40 %", "\"Lumen\"", "«", "„"):
+    for needle in ("Kim Jong Un", "Choe Son Hui", "10 000", "40 %", '"Lumen"', "«", "„"):
         assert needle in text, needle
     assert any(a.hostile_markup for a in articles())
 
@@ -95,7 +95,9 @@ def test_outlets_differ_in_feed_format_and_template() -> None:
         o.feed_format for o in all_outlets
     }
     assert any(o.html_lang is None for o in all_outlets)  # language only in the feed
-    assert any(o.html_lang and not o.html_lang.startswith(o.language) for o in all_outlets)  # a liar
+    assert any(
+        o.html_lang and not o.html_lang.startswith(o.language) for o in all_outlets
+    )  # a liar
     assert any(not o.date_in_html for o in all_outlets)
 
 
@@ -104,8 +106,14 @@ def test_demo_sources_cover_every_kind_and_every_hostile_case() -> None:
     assert {s.kind for s in sources} == {"feed", "sitemap", "page"}
     errors = {s.expected_error for s in sources if s.hostile}
     assert {
-        "malformed", "entity_bomb", "too_large", "binary", "timeout",
-        "redirect_loop", "blocked_address", "rate_limited",
+        "malformed",
+        "entity_bomb",
+        "too_large",
+        "binary",
+        "timeout",
+        "redirect_loop",
+        "blocked_address",
+        "rate_limited",
     } <= errors
     assert any(s.url == PRIVATE_METADATA_URL for s in sources)
     assert all(s.url.startswith(BASE) for s in sources if s.url != PRIVATE_METADATA_URL)

@@ -82,7 +82,9 @@ def _feed_entry_urls(client: httpx.Client, url: str, fmt: str) -> list[str]:
         for loc in root.iter(f"{SITEMAP_NS}loc"):
             child = client.get(str(loc.text))
             assert child.status_code == 200
-            urls += [str(e.text) for e in ElementTree.fromstring(child.content).iter(f"{SITEMAP_NS}loc")]
+            urls += [
+                str(e.text) for e in ElementTree.fromstring(child.content).iter(f"{SITEMAP_NS}loc")
+            ]
         return urls
     if fmt == "news_sitemap":
         root = ElementTree.fromstring(response.content)

@@ -170,7 +170,9 @@ def _data(name: str) -> Any:
     return json.loads(text)
 
 
-def _article(outlet: str, pattern: str, raw: dict[str, Any], *, private: bool = False) -> CorpusArticle:
+def _article(
+    outlet: str, pattern: str, raw: dict[str, Any], *, private: bool = False
+) -> CorpusArticle:
     published = datetime.fromisoformat(raw["published"])
     if published.tzinfo is None:
         raise ValueError(f"corpus: article {outlet}/{raw['slug']} has a date without a time zone")
@@ -279,12 +281,20 @@ def demo_sources(base_url: str) -> list[DemoSource]:
         language = o.language if o.declare_language else None
         out.append(DemoSource(o.name, kind, base + o.feed_path, language, False, None))
         for extra in o.extra_feeds:
-            out.append(DemoSource(f"{o.name}: {extra.title}", "feed", base + extra.path, language, False, None))
+            out.append(
+                DemoSource(
+                    f"{o.name}: {extra.title}", "feed", base + extra.path, language, False, None
+                )
+            )
         for a in o.articles:
             if not a.in_feed:
-                out.append(DemoSource(f"{o.name}: {a.title}", "page", base + a.path, language, False, None))
+                out.append(
+                    DemoSource(f"{o.name}: {a.title}", "page", base + a.path, language, False, None)
+                )
 
-    def hostile(name: str, kind: str, url: str, error: str | None, language: str | None = None) -> None:
+    def hostile(
+        name: str, kind: str, url: str, error: str | None, language: str | None = None
+    ) -> None:
         out.append(DemoSource(name, kind, url, language, True, error))
 
     hostile("Broken feed (truncated XML)", "feed", base + BROKEN_FEED, "malformed")

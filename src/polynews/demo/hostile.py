@@ -38,7 +38,7 @@ def broken_feed(base: str) -> bytes:
         "<item>\n<title>Council approves the budget & the bridge <b>repairs</title>\n"
         f"<link>{base}/hostile/council-budget.html</link>\n"
         "<description>The council voted on Tuesday to appro"
-    ).encode("utf-8")
+    ).encode()
 
 
 def entity_bomb() -> bytes:
@@ -80,7 +80,7 @@ def gone_feed(base: str) -> bytes:
         f"<title>Coastline Bulletin</title><link>{base}/hostile/gone/</link>"
         "<description>Entries that no longer exist</description><language>en</language>\n"
         f"{body}</channel></rss>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def small_feed(base: str, token: str) -> bytes:
@@ -88,10 +88,11 @@ def small_feed(base: str, token: str) -> bytes:
     when = format_datetime(datetime.fromisoformat("2025-10-30T07:00:00+00:00"))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n'
-        f"<title>Patient Wire {token}</title><link>{base}/</link><description>Served after 429s</description>\n"
+        f"<title>Patient Wire {token}</title><link>{base}/</link>"
+        "<description>Served after 429s</description>\n"
         f"<item><title>Tide tables for the week</title><link>{base}/harbour-courier/</link>"
         f"<pubDate>{when}</pubDate></item>\n</channel></rss>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 LATIN1_PARAGRAPHS = (
@@ -117,8 +118,9 @@ def latin1_page() -> bytes:
         f"<title>{BAD_ENCODING_TITLE} - Le Petit Écho des Quais</title>\n"
         '<meta property="og:site_name" content="Le Petit Écho des Quais">\n'
         '<meta property="article:published_time" content="2025-10-30T08:15:00+01:00">\n'
-        "</head><body><header><nav><a href=\"/\">Accueil</a> | Ville | Sports | Agenda</nav></header>\n"
-        f"<article><h1>{BAD_ENCODING_TITLE}</h1>\n<p class=\"auteur\">Par Gérard Lemaître</p>\n"
+        '</head><body><header><nav><a href="/">Accueil</a> | Ville | Sports | Agenda</nav>'
+        "</header>\n"
+        f'<article><h1>{BAD_ENCODING_TITLE}</h1>\n<p class="auteur">Par Gérard Lemaître</p>\n'
         f"{paragraphs}</article>\n"
         "<footer>© Le Petit Écho des Quais - Mentions légales</footer></body></html>\n"
     )
@@ -139,7 +141,9 @@ def static_bodies(base: str) -> dict[str, tuple[str, bytes]]:
 
 def huge_chunks() -> Iterator[bytes]:
     """A page of HUGE_BYTES in HUGE_CHUNK pieces, generated as it is sent."""
-    head = b"<!DOCTYPE html><html lang=\"en\"><head><title>Endless minutes</title></head><body><article>"
+    head = (
+        b'<!DOCTYPE html><html lang="en"><head><title>Endless minutes</title></head><body><article>'
+    )
     yield head
     line = b"<p>The committee resumed its reading of the minutes, item by item, line by line.</p>\n"
     chunk = line * (HUGE_CHUNK // len(line))

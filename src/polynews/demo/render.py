@@ -54,7 +54,9 @@ class Resource:
 
 def resource(content_type: str, body: bytes) -> Resource:
     """Wrap a body, computing its strong ETag."""
-    return Resource(content_type, body, '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"')
+    return Resource(
+        content_type, body, '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"'
+    )
 
 
 def _environment() -> Environment:
@@ -87,7 +89,9 @@ def _body(article: CorpusArticle) -> list[Markup]:
         # javascript: link wrapped around the last paragraph's text.
         blocks.insert(1, HOSTILE_SCRIPT)
         blocks.insert(3, Markup("<figure>{}</figure>").format(HOSTILE_IMAGE))
-        blocks[-1] = Markup('<p><a href="{}">{}</a></p>').format(HOSTILE_LINK, article.paragraphs[-1])
+        blocks[-1] = Markup('<p><a href="{}">{}</a></p>').format(
+            HOSTILE_LINK, article.paragraphs[-1]
+        )
     return blocks
 
 
@@ -97,10 +101,17 @@ def image_png() -> bytes:
     raw = b"".join(b"\x00" + b"\x30\x60\x90" * width for _ in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _page(env: Environment, base: str, o: Outlet, a: CorpusArticle) -> bytes:
@@ -140,8 +151,15 @@ def _feed_items(o: Outlet) -> list[CorpusArticle]:
     return sorted(listed, key=lambda a: a.published, reverse=True)
 
 
-def rss2(title: str, link: str, self_url: str, language: str, items: Iterable[tuple[str, CorpusArticle]],
-         *, cdata: bool = False) -> bytes:
+def rss2(
+    title: str,
+    link: str,
+    self_url: str,
+    language: str,
+    items: Iterable[tuple[str, CorpusArticle]],
+    *,
+    cdata: bool = False,
+) -> bytes:
     """An RSS 2.0 channel; ``items`` are (URL, article) pairs."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -293,7 +311,9 @@ def _sitemaps(base: str, o: Outlet) -> dict[str, bytes]:
     for month, items in sorted(months.items()):
         path = f"/{o.slug}/sitemaps/{month}.xml"
         lastmod = max(a.published for a in items)
-        index.append(f"<sitemap><loc>{_x(base + path)}</loc><lastmod>{_iso(lastmod)}</lastmod></sitemap>")
+        index.append(
+            f"<sitemap><loc>{_x(base + path)}</loc><lastmod>{_iso(lastmod)}</lastmod></sitemap>"
+        )
         urls = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
@@ -316,8 +336,14 @@ def _feeds(base: str, o: Outlet) -> dict[str, Resource]:
     fmt = o.feed_format
     if fmt == "rss2":
         items = [(base + a.path, a) for a in _feed_items(o)]
-        body = rss2(o.name, f"{base}/{o.slug}/", base + o.feed_path, o.language, items,
-                    cdata=o.slug == "diario-altiplano")
+        body = rss2(
+            o.name,
+            f"{base}/{o.slug}/",
+            base + o.feed_path,
+            o.language,
+            items,
+            cdata=o.slug == "diario-altiplano",
+        )
         out[o.feed_path] = resource(RSS, body)
     elif fmt == "rdf":
         out[o.feed_path] = resource(RDF, _rdf(base, o))
@@ -335,13 +361,17 @@ def _feeds(base: str, o: Outlet) -> dict[str, Resource]:
             slug, _, query = entry.partition("?")
             url = base + o.article(slug).path + (f"?{query}" if query else "")
             pairs.append((url, o.article(slug)))
-        body = rss2(f"{o.name}: {extra.title}", f"{base}/{o.slug}/", base + extra.path, o.language, pairs)
+        body = rss2(
+            f"{o.name}: {extra.title}", f"{base}/{o.slug}/", base + extra.path, o.language, pairs
+        )
         out[extra.path] = resource(RSS, body)
     return out
 
 
 def _robots(base: str) -> bytes:
-    sitemaps = [base + o.feed_path for o in outlets() if o.feed_format in ("news_sitemap", "sitemap_index")]
+    sitemaps = [
+        base + o.feed_path for o in outlets() if o.feed_format in ("news_sitemap", "sitemap_index")
+    ]
     lines = ["User-agent: *", f"Disallow: {ROBOTS_DISALLOWED_PREFIX}", "Disallow: /admin/", ""]
     lines += [f"Sitemap: {url}" for url in sitemaps]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -355,9 +385,9 @@ def _index(base: str) -> bytes:
         for o in outlets()
     )
     page = Markup(
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>polynews demo newsroom</title>'
-        "</head><body><h1>polynews demo newsroom</h1><p>Fictional outlets; every text was written "
-        "for polynews.</p><ul>{}</ul></body></html>"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>polynews demo newsroom</title></head><body><h1>polynews demo newsroom</h1>"
+        "<p>Fictional outlets; every text was written for polynews.</p><ul>{}</ul></body></html>"
     ).format(rows)
     return str(page).encode("utf-8")
 
@@ -377,7 +407,9 @@ def render_site(base_url: str) -> dict[str, Resource]:
             site[a.path] = resource(HTML, _page(env, base, o, a))
             site[f"/{o.slug}/media/{a.slug}.png"] = png
         site.update(_feeds(base, o))
-    site.update({path: resource(ct, body) for path, (ct, body) in hostile.static_bodies(base).items()})
+    site.update(
+        {path: resource(ct, body) for path, (ct, body) in hostile.static_bodies(base).items()}
+    )
     return site
 
 

@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 
 from polynews.demo import hostile, synthetic
 from polynews.demo.corpus import (
+    BAD_ENCODING,
+    BINARY_PAGE,
     BUSY_PREFIX,
+    ENTITY_BOMB,
     GONE_404,
     GONE_410,
     HUGE_PAGE,
@@ -36,6 +39,8 @@ from polynews.demo.render import Resource, render_site
 logger = logging.getLogger(__name__)
 
 _LAST_MODIFIED = "Wed, 05 Nov 2025 12:00:00 GMT"
+# The hostile bodies are served exactly as written (a gzip layer would hide the bad bytes).
+_NO_GZIP = frozenset({BINARY_PAGE, BAD_ENCODING, ENTITY_BOMB})
 _BUSY = re.compile(r"^/hostile/busy/(\d{1,3})/([A-Za-z0-9_-]{1,64})\.xml$")
 _SYNTHETIC_ARTICLE = re.compile(r"^/synthetic/article/(\d{1,9})\.html$")
 _SYNTHETIC_FEED = re.compile(r"^/synthetic/feed-(\d{1,6})\.xml$")
@@ -102,7 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _send(self, status: int, headers: Iterable[tuple[str, str]], body: bytes, send_body: bool) -> None:
+    def _send(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes, send_body: bool
+    ) -> None:
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -111,12 +118,18 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(body)
 
-    def _plain(self, status: int, text: str, send_body: bool, extra: Iterable[tuple[str, str]] = ()) -> None:
+    def _plain(
+        self, status: int, text: str, send_body: bool, extra: Iterable[tuple[str, str]] = ()
+    ) -> None:
         headers = [("Content-Type", "text/plain; charset=utf-8"), *extra]
         self._send(status, headers, text.encode("utf-8"), send_body)
 
     def _static(self, path: str, res: Resource, send_body: bool) -> None:
-        headers = [("Content-Type", res.content_type), ("ETag", res.etag), ("Last-Modified", _LAST_MODIFIED)]
+        headers = [
+            ("Content-Type", res.content_type),
+            ("ETag", res.etag),
+            ("Last-Modified", _LAST_MODIFIED),
+        ]
         if self.headers.get("If-None-Match") == res.etag or (
             self.headers.get("If-None-Match") is None
             and self.headers.get("If-Modified-Since") == _LAST_MODIFIED
@@ -133,7 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, headers, res.body, send_body)
 
-    def _stream(self, content_type: str, chunks: Iterable[bytes], send_body: bool, delay: float = 0.0) -> None:
+    def _stream(
+        self, content_type: str, chunks: Iterable[bytes], send_body: bool, delay: float = 0.0
+    ) -> None:
         """Send a body of unannounced length, ending it by closing the connection."""
         self.close_connection = True
         self.send_response(200)
@@ -166,7 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
         match = _SYNTHETIC_FEED.match(path)
         if match and int(match.group(1)) * synthetic.FEED_SIZE < n:
             body = synthetic.feed(base, int(match.group(1)), n)
-            self._send(200, [("Content-Type", "application/rss+xml; charset=utf-8")], body, send_body)
+            self._send(
+                200, [("Content-Type", "application/rss+xml; charset=utf-8")], body, send_body
+            )
             return
         self._plain(404, f"Not found: {path}\n", send_body)
 
@@ -236,7 +253,9 @@ class DemoServer:
     N generated pages and their feeds (see :func:`synthetic.synthetic_feed_urls`).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, synthetic_articles: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, synthetic_articles: int = 0
+    ) -> None:
         if synthetic_articles < 0:
             raise ValueError(f"synthetic_articles must not be negative, got {synthetic_articles}")
         self.host = host
@@ -251,24 +270,30 @@ class DemoServer:
         if self._server is not None:
             return self
         server = _Server((self.host, self.port), self.synthetic_articles)
-        host, port = server.server_address[:2]
-        self.port = int(port)
-        shown = f"[{host}]" if ":" in str(host) else str(host)
-        self.base_url = f"http://{shown}:{self.port}"
+        self.port = int(server.server_address[1])
+        self.base_url = f"http://{self.host}:{self.port}"
         server.base_url = self.base_url
         server.site = render_site(self.base_url)
         server.gzipped = {
             path: gzip.compress(res.body, mtime=0)
             for path, res in server.site.items()
-            if res.content_type.startswith(("text/html", "application/")) and len(res.body) > 1024
+            if res.content_type.startswith(("text/html", "application/"))
+            and len(res.body) > 1024
             and path not in _NO_GZIP
         }
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="polynews-demo-server", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="polynews-demo-server",
+            daemon=True,
         )
         self._thread.start()
-        logger.info("demo server started url=%s synthetic_articles=%d", self.base_url, self.synthetic_articles)
+        logger.info(
+            "demo server started url=%s synthetic_articles=%d",
+            self.base_url,
+            self.synthetic_articles,
+        )
         return self
 
     def stop(self) -> None:
@@ -295,16 +320,16 @@ class DemoServer:
         self.stop()
 
 
-# The hostile bodies are served exactly as written (a gzip layer would hide the bad bytes).
-_NO_GZIP = frozenset({"/hostile/binary.html", "/hostile/latin1.html", "/hostile/entity-bomb.xml"})
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the demo server in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m polynews.demo.server", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m polynews.demo.server", description=main.__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port to bind, 0 for any free port")
-    parser.add_argument("--synthetic", type=int, default=0, metavar="N", help="also serve N generated articles")
+    parser.add_argument(
+        "--synthetic", type=int, default=0, metavar="N", help="also serve N generated articles"
+    )
     args = parser.parse_args(argv)
     try:
         server = DemoServer(args.host, args.port, synthetic_articles=args.synthetic).start()
