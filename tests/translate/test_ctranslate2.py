@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -283,3 +284,13 @@ def test_loads_through_the_registry(settings: Settings) -> None:
     backends = load_backends(chosen, factories=factories)
     assert [b.name for b in backends] == ["ctranslate2"]
     assert backends[0].directions() == {("xx", "yy")}
+
+
+def test_replaced_package_is_unpacked_again_and_the_old_copy_removed(settings: Settings) -> None:
+    target = install(settings, ARGOS)
+    first = create(settings).packages[("yy", "xx")].model_dir
+    package = target / ARGOS.name
+    os.utime(package, ns=(1, 1))  # as if replaced by another copy
+    second = create(settings).packages[("yy", "xx")].model_dir
+    assert second != first
+    assert second.is_dir() and not first.exists()

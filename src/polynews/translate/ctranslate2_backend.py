@@ -182,8 +182,20 @@ def unpack_argos_package(package: Path, cache_dir: Path) -> Path:
             f"Argos package {package}: cannot unpack into {cache_dir} ({exc})"
         ) from exc
     (staging / ".complete").touch()
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    if target.exists() and not (target / ".complete").is_file():
+        shutil.rmtree(target, ignore_errors=True)  # left over by an interrupted run
+    try:
+        staging.rename(target)  # atomic: readers see a complete copy or none
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / ".complete").is_file():
+            raise BackendUnavailable(
+                f"Argos package {package}: cannot move the unpacked copy into {target}"
+            ) from None
+        # Another worker unpacked the same package meanwhile; use its copy.
+    for stale in cache_dir.glob(f"{package.stem}-*"):
+        if stale != target and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)  # an older version of this package
     return _package_root(target, package)
 
 
