@@ -3,6 +3,17 @@
 Everything is data: one JSON file per outlet under ``demo/corpus/`` (articles, page
 furniture in the outlet's language, feed format, URL pattern) and ``stories.json``.
 This module only loads it and turns it into URLs for a server at ``base_url``.
+
+An outlet file holds ``slug``, ``name``, ``language``, ``html_lang`` (what its pages
+claim; null for none), ``declare_language`` (whether ``polynews demo`` registers the
+source with its language), ``feed_format`` (one of :data:`FEED_FORMATS`), ``feed_path``,
+``template`` (under ``demo/templates/``), ``url_pattern`` (``{outlet}``, ``{slug}``,
+``{yyyy}``, ``{mm}``, ``{dd}``, ``{id}``), ``date_in_html``, ``chrome`` (menus, cookie
+banner, comments... in the outlet's language) and ``articles``. An article has ``slug``,
+``story`` (a key of ``stories.json``), ``title``, ``author``, ``published`` (ISO 8601
+with an offset) and 3-8 ``paragraphs``; optionally ``id``, ``duplicate_of``
+("outlet/slug" of the original, for wire copies), ``hostile_markup`` and ``in_feed``.
+``tests/demo/test_corpus.py`` checks every promise made here.
 """
 
 from __future__ import annotations

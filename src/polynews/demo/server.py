@@ -75,6 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
     # algorithm and delayed ACKs cost 40 ms per keep-alive response.
     wbufsize = 64 * 1024
     disable_nagle_algorithm = True
+    timeout = 30  # an idle or silent client frees its thread after this many seconds
 
     def log_message(self, format: str, *args: object) -> None:
         """Stay silent: a benchmark makes thousands of requests."""
