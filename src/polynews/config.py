@@ -61,6 +61,15 @@ def _log_format(value: Any) -> None:
         raise ValueError("must be 'text' or 'json'")
 
 
+def _time_zone(value: Any) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone such as 'UTC' or 'Europe/Paris'") from exc
+
+
 @dataclass(frozen=True)
 class Setting:
     """One row of the settings table."""
@@ -228,6 +237,43 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         6000,
         "Source characters sent in one chat request; longer batches are split.",
+        validate=_positive,
+    ),
+    Setting("site_title", str, "polynews", "Name of the site, shown in page titles and feeds."),
+    Setting(
+        "base_url",
+        str,
+        "",
+        "Public URL of the site (e.g. https://news.example.org), used in feeds, sitemaps and "
+        "canonical links; empty means the address the request came to.",
+    ),
+    Setting("page_size", int, 20, "Articles per page on lists, feeds and the API.", validate=_positive),
+    Setting(
+        "time_zone",
+        str,
+        "UTC",
+        "Time zone (IANA name such as Europe/Paris) in which pages show times; pages say which.",
+        validate=_time_zone,
+    ),
+    Setting(
+        "search_rate_limit",
+        float,
+        2.0,
+        "Searches per second one client IP may make on average (token bucket refill rate).",
+        validate=_positive,
+    ),
+    Setting(
+        "search_rate_burst",
+        int,
+        20,
+        "Searches one client IP may make in a burst before search_rate_limit applies.",
+        validate=_positive,
+    ),
+    Setting(
+        "web_workers",
+        int,
+        2,
+        "Server processes of `polynews serve`; one per core suits a read-mostly site.",
         validate=_positive,
     ),
 )
