@@ -87,7 +87,8 @@ def main() -> int:
             elapsed = time.perf_counter() - start
             stats = article_store.stats(engine)
             page_urls = [
-                r.url for r in article_store.pending(engine, "ready", limit=args.baseline_sample)  # type: ignore[arg-type]
+                r.url
+                for r in article_store.pending(engine, "ready", limit=args.baseline_sample)  # type: ignore[arg-type]
             ]
         peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -104,23 +105,35 @@ def main() -> int:
 
     rate = report.ready / elapsed if elapsed else 0.0
     n = len(page_urls)
-    print(f"# ingest benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{multiprocessing.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"# ingest benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{multiprocessing.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print()
     print("| what | items | seconds | items/s | peak RSS MiB |")
     print("|---|---|---|---|---|")
-    print(f"| polynews fetch (fetch+extract+lang+dedup+store, {args.workers} workers) "
-          f"| {report.ready} | {elapsed:.1f} | {rate:.0f} | {peak_self:.0f} main, "
-          f"{peak_children:.0f} largest worker |")
-    print(f"| baseline: httpx fetch only, 16 in flight | {n} | {fetch_s:.2f} | {n / fetch_s:.0f} | - |")
-    print(f"| baseline: trafilatura.extract, 1 process | {n} | {extract_s:.2f} | "
-          f"{n / extract_s:.0f} | - |")
+    print(
+        f"| polynews fetch (fetch+extract+lang+dedup+store, {args.workers} workers) "
+        f"| {report.ready} | {elapsed:.1f} | {rate:.0f} | {peak_self:.0f} main, "
+        f"{peak_children:.0f} largest worker |"
+    )
+    print(
+        f"| baseline: httpx fetch only, 16 in flight | {n} | {fetch_s:.2f} | {n / fetch_s:.0f} | - |"
+    )
+    print(
+        f"| baseline: trafilatura.extract, 1 process | {n} | {extract_s:.2f} | "
+        f"{n / extract_s:.0f} | - |"
+    )
     print()
-    print(f"published {stats['articles']}, duplicates {stats['duplicates']}, "
-          f"errors {stats['errors']}, languages {stats['by_language']}")
+    print(
+        f"published {stats['articles']}, duplicates {stats['duplicates']}, "
+        f"errors {stats['errors']}, languages {stats['by_language']}"
+    )
     print(f"ratio polynews / single-process trafilatura: {rate / (n / extract_s):.2f}")
     if report.ready < args.articles * 0.99:
-        print(f"WARNING: only {report.ready} of {args.articles} articles published", file=sys.stderr)
+        print(
+            f"WARNING: only {report.ready} of {args.articles} articles published", file=sys.stderr
+        )
         return 1
     return 0
 

@@ -46,7 +46,8 @@ def main(
         Path | None, typer.Option("--data-dir", help="Data directory (default ./polynews-data).")
     ] = None,
     database_url: Annotated[
-        str | None, typer.Option("--database-url", help="Database URL (default SQLite in data dir).")
+        str | None,
+        typer.Option("--database-url", help="Database URL (default SQLite in data dir)."),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Path of polynews.toml.")] = None,
     set_: Annotated[

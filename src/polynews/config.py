@@ -42,7 +42,9 @@ def _fraction(value: Any) -> None:
 
 def _languages(value: Any) -> None:
     for code in value:
-        if not (isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()):
+        if not (
+            isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()
+        ):
             raise ValueError(f"{code!r} is not an ISO 639-1/3 language code such as 'en'")
 
 
@@ -67,7 +69,9 @@ def _time_zone(value: Any) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'UTC' or 'Europe/Paris'") from exc
+        raise ValueError(
+            f"{value!r} is not an IANA time zone such as 'UTC' or 'Europe/Paris'"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,12 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", Path, Path("polynews-data"), "Directory holding the SQLite file, raw archive and models."),
+    Setting(
+        "data_dir",
+        Path,
+        Path("polynews-data"),
+        "Directory holding the SQLite file, raw archive and models.",
+    ),
     Setting(
         "database_url",
         str,
@@ -92,7 +101,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
         secret=True,
     ),
-    Setting("user_agent", str, "polynews/0.1 (+https://example.org/polynews)", "User-Agent sent with every request."),
+    Setting(
+        "user_agent",
+        str,
+        "polynews/0.1 (+https://example.org/polynews)",
+        "User-Agent sent with every request.",
+    ),
     Setting(
         "allow_private_networks",
         list,
@@ -102,13 +116,43 @@ SETTINGS: tuple[Setting, ...] = (
         "addresses are refused.",
         validate=_networks,
     ),
-    Setting("fetch_concurrency", int, 16, "Requests in flight at once, all hosts together.", validate=_positive),
-    Setting("per_host_concurrency", int, 2, "Requests in flight at once to one host.", validate=_positive),
-    Setting("per_host_delay", float, 1.0, "Seconds between two requests to the same host.", validate=_non_negative),
+    Setting(
+        "fetch_concurrency",
+        int,
+        16,
+        "Requests in flight at once, all hosts together.",
+        validate=_positive,
+    ),
+    Setting(
+        "per_host_concurrency",
+        int,
+        2,
+        "Requests in flight at once to one host.",
+        validate=_positive,
+    ),
+    Setting(
+        "per_host_delay",
+        float,
+        1.0,
+        "Seconds between two requests to the same host.",
+        validate=_non_negative,
+    ),
     Setting("connect_timeout", float, 10.0, "Seconds allowed to connect.", validate=_positive),
     Setting("read_timeout", float, 20.0, "Seconds allowed between two reads.", validate=_positive),
-    Setting("total_timeout", float, 60.0, "Seconds allowed for a whole request, body included.", validate=_positive),
-    Setting("max_body_bytes", int, 5_000_000, "Largest response body accepted, as sent on the wire.", validate=_positive),
+    Setting(
+        "total_timeout",
+        float,
+        60.0,
+        "Seconds allowed for a whole request, body included.",
+        validate=_positive,
+    ),
+    Setting(
+        "max_body_bytes",
+        int,
+        5_000_000,
+        "Largest response body accepted, as sent on the wire.",
+        validate=_positive,
+    ),
     Setting(
         "max_decompressed_bytes",
         int,
@@ -116,13 +160,41 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest response body accepted after gzip/deflate/brotli decoding.",
         validate=_positive,
     ),
-    Setting("max_redirects", int, 5, "Redirects followed before giving up.", validate=_non_negative),
-    Setting("retries", int, 3, "Retries after a 429, a 5xx or a network error.", validate=_non_negative),
-    Setting("retry_backoff", float, 1.0, "First retry delay in seconds; doubles each time.", validate=_non_negative),
-    Setting("retry_after_max", float, 300.0, "Longest Retry-After honoured, in seconds.", validate=_non_negative),
+    Setting(
+        "max_redirects", int, 5, "Redirects followed before giving up.", validate=_non_negative
+    ),
+    Setting(
+        "retries", int, 3, "Retries after a 429, a 5xx or a network error.", validate=_non_negative
+    ),
+    Setting(
+        "retry_backoff",
+        float,
+        1.0,
+        "First retry delay in seconds; doubles each time.",
+        validate=_non_negative,
+    ),
+    Setting(
+        "retry_after_max",
+        float,
+        300.0,
+        "Longest Retry-After honoured, in seconds.",
+        validate=_non_negative,
+    ),
     Setting("respect_robots", bool, True, "Honour robots.txt."),
-    Setting("poll_interval", int, 900, "Default seconds between two fetches of a source.", validate=_positive),
-    Setting("languages", list, list(SITE_LANGUAGES), "Site languages, in switcher order.", validate=_languages),
+    Setting(
+        "poll_interval",
+        int,
+        900,
+        "Default seconds between two fetches of a source.",
+        validate=_positive,
+    ),
+    Setting(
+        "languages",
+        list,
+        list(SITE_LANGUAGES),
+        "Site languages, in switcher order.",
+        validate=_languages,
+    ),
     Setting(
         "detect_languages",
         list,
@@ -133,14 +205,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "near_duplicate_threshold",
         float,
-        0.7,
+        0.4,
         "Estimated Jaccard similarity of word 5-gram shingles above which two articles are copies.",
         validate=_fraction,
     ),
-    Setting("workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive),
+    Setting(
+        "translate",
+        bool,
+        True,
+        "Translate published articles into every site language during ingest.",
+    ),
+    Setting(
+        "workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive
+    ),
     Setting("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
     Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
-    Setting("api_token", str, "", "Token required by write endpoints of the API; empty disables them.", secret=True),
+    Setting(
+        "api_token",
+        str,
+        "",
+        "Token required by write endpoints of the API; empty disables them.",
+        secret=True,
+    ),
     Setting(
         "translation_backends",
         list,
@@ -163,8 +249,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Per-direction pivot choices overriding the built-in table, as 'src-tgt:pivot' "
         "(e.g. 'fr-en:ca'); 'src-tgt:' forbids pivots for that direction.",
     ),
-    Setting("translation_timeout", float, 600.0, "Seconds allowed for one translation batch.", validate=_positive),
-    Setting("apertium_binary", str, "apertium", "The apertium command (name on PATH or full path)."),
+    Setting(
+        "translation_timeout",
+        float,
+        600.0,
+        "Seconds allowed for one translation batch.",
+        validate=_positive,
+    ),
+    Setting(
+        "apertium_binary", str, "apertium", "The apertium command (name on PATH or full path)."
+    ),
     Setting(
         "models_dir",
         str,
@@ -247,7 +341,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Public URL of the site (e.g. https://news.example.org), used in feeds, sitemaps and "
         "canonical links; empty means the address the request came to.",
     ),
-    Setting("page_size", int, 20, "Articles per page on lists, feeds and the API.", validate=_positive),
+    Setting(
+        "page_size", int, 20, "Articles per page on lists, feeds and the API.", validate=_positive
+    ),
     Setting(
         "time_zone",
         str,
@@ -378,7 +474,9 @@ def load_settings(
     values: dict[str, Any] = {s.name: _copy(s.default) for s in SETTINGS}
 
     env_values = {
-        s.name: env[f"POLYNEWS_{s.name.upper()}"] for s in SETTINGS if f"POLYNEWS_{s.name.upper()}" in env
+        s.name: env[f"POLYNEWS_{s.name.upper()}"]
+        for s in SETTINGS
+        if f"POLYNEWS_{s.name.upper()}" in env
     }
     # The data directory decides where polynews.toml is looked for, so settle it first.
     data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", values["data_dir"]))))

@@ -279,6 +279,10 @@ class NearDuplicateIndex:
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [key for _, key in scored]
 
+    def similarity(self, key: int, sig: MinHashSignature) -> float:
+        """Estimated Jaccard similarity of ``sig`` with the indexed signature of ``key``."""
+        return float(sig.jaccard(self._signatures[key]))
+
     def __contains__(self, key: object) -> bool:
         return key in self._signatures
 

@@ -89,5 +89,7 @@ def run_demo(settings: Settings, *, once: bool, port: int) -> int:
             print(f"  {s.name}: {s.last_error}", flush=True)
     print(f"data directory: {data_dir.resolve()}", flush=True)
     if not once:
-        print("the web site arrives with the site issue; until then the demo stops here", flush=True)
+        print(
+            "the web site arrives with the site issue; until then the demo stops here", flush=True
+        )
     return 0

@@ -26,9 +26,10 @@ from polynews.executor import StageExecutor, create_executor
 from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
 from polynews.ingest.feeds import parse_feed
 from polynews.ingest.fetcher import Fetcher
-from polynews.ingest.sitemaps import parse_sitemap
+from polynews.ingest.sitemaps import ParsedSitemap, parse_sitemap
 from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
 from polynews.progress import NoProgress, Progress, make_progress
+from polynews.translate.service import Translator, translate_pending
 from polynews.store import articles as store
 from polynews.store import open_store
 from polynews.store import sources as source_store
@@ -58,6 +59,7 @@ class RunReport:
     ready: int = 0
     duplicates: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    translations: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -70,9 +72,11 @@ class Pipeline:
         fetcher: Fetcher,
         executor: StageExecutor,
         *,
+        translator: Translator | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.settings = settings
+        self.translator = translator
         self.engine = engine
         self.fetcher = fetcher
         self.executor = executor
@@ -96,7 +100,7 @@ class Pipeline:
 
     async def _fetch_source(self, source: Source, report: RunReport) -> None:
         try:
-            entries, result = await self._source_entries(source)
+            entries, result, warning = await self._source_entries(source)
         except (FetchError, ParseError) as exc:
             report.source_errors += 1
             self._record_source_error(source, exc)
@@ -113,6 +117,23 @@ class Pipeline:
                 new_articles=new,
                 default_interval=self.settings.poll_interval,
             )
+            if warning:
+                # The source worked only in part (a damaged feed): say so against it.
+                source_store.record_error(
+                    conn,
+                    stage="sources",
+                    kind="ParseWarning",
+                    message=f"{source.url}: {warning}",
+                    source_id=source.id,
+                    url=source.url,
+                    status=result.status,
+                )
+                log.warning(
+                    "source damaged source_id=%s url=%s warning=%s stage=sources",
+                    source.id,
+                    source.url,
+                    warning,
+                )
         report.discovered += new
         log.info(
             "source fetched source_id=%s url=%s status=%s entries=%d new=%d stage=sources",
@@ -123,15 +144,15 @@ class Pipeline:
             new,
         )
 
-    async def _source_entries(self, source: Source) -> tuple[list[FeedEntry], FetchResult]:
+    async def _source_entries(
+        self, source: Source
+    ) -> tuple[list[FeedEntry], FetchResult, str | None]:
         if source.kind is SourceKind.PAGE:
             # The page is the article; fetching it is the article stage's job.
             placeholder = FetchResult(source.url, source.url, 200, {}, b"", utcnow(), "")
-            return [FeedEntry(url=source.url, language=source.language)], placeholder
+            return [FeedEntry(url=source.url, language=source.language)], placeholder, None
         conditional = source.conditional_get
-        accept: Literal["feed", "sitemap"] = (
-            "feed" if source.kind is SourceKind.FEED else "sitemap"
-        )
+        accept: Literal["feed", "sitemap"] = "feed" if source.kind is SourceKind.FEED else "sitemap"
         result = await self.fetcher.fetch(
             source.url,
             accept=accept,
@@ -139,34 +160,37 @@ class Pipeline:
             last_modified=source.last_modified if conditional else None,
         )
         if result.not_modified:
-            return [], result
+            return [], result, None
         if source.kind is SourceKind.FEED:
             feed = parse_feed(result.body, base_url=result.final_url)
-            if feed.warning:
-                log.warning(
-                    "feed parsed with problems source_id=%s url=%s warning=%s stage=sources",
-                    source.id,
-                    source.url,
-                    feed.warning,
-                )
             language = source.language or feed.language
-            return [_with_language(e, e.language or language) for e in feed.entries], result
-        return await self._sitemap_entries(source, result), result
+            entries = [_with_language(e, e.language or language) for e in feed.entries]
+            return entries, result, feed.warning
+        parsed = parse_sitemap(
+            result.body, base_url=result.final_url, max_bytes=self.settings.max_decompressed_bytes
+        )
+        return await self._sitemap_entries(source, parsed), result, parsed.warning
 
-    async def _sitemap_entries(self, source: Source, root: FetchResult) -> list[FeedEntry]:
-        parsed = parse_sitemap(root.body, base_url=root.final_url)
+    async def _sitemap_entries(self, source: Source, parsed: ParsedSitemap) -> list[FeedEntry]:
         entries = list(parsed.entries)
         for child_url in parsed.sitemaps[:MAX_CHILD_SITEMAPS]:
             try:
                 child = await self.fetcher.fetch(child_url, accept="sitemap")
-                entries.extend(parse_sitemap(child.body, base_url=child.final_url).entries)
+                sub = parse_sitemap(
+                    child.body,
+                    base_url=child.final_url,
+                    max_bytes=self.settings.max_decompressed_bytes,
+                )
+                entries.extend(sub.entries)
             except (FetchError, ParseError) as exc:
                 self._record_source_error(source, exc, url=child_url)
         if source.language:
             entries = [_with_language(e, e.language or source.language) for e in entries]
         return entries
 
-    def _record_source_error(self, source: Source, exc: PolynewsError, url: str | None = None) -> None:
+    def _record_source_error(
+        self, source: Source, exc: PolynewsError, url: str | None = None
+    ) -> None:
         status = exc.status if isinstance(exc, HTTPStatusError) else None
         log.warning(
             "source failed source_id=%s url=%s error=%s stage=sources",
@@ -264,6 +288,7 @@ class Pipeline:
             entry=article.entry,
             encoding=result.encoding,
             source_language=article.source_language,
+            source_name=article.source_name,
             candidates=tuple(self.settings.detect_languages),
             num_perm=self._num_perm,
         )
@@ -380,12 +405,30 @@ class Pipeline:
             if match is not None:
                 return int(match), "exact", 1.0
         if row.minhash:
-            candidates = index.query(dedup.signature_from_bytes(row.minhash))
-            candidates = [c for c in candidates if c[0] != row.id]
+            signature = dedup.signature_from_bytes(row.minhash)
+            candidates = [key for key in index.query(signature) if key != row.id]
             if candidates:
-                key, similarity = candidates[0]
-                return key, "near", similarity
+                return candidates[0], "near", index.similarity(candidates[0], signature)
         return None, "", 0.0
+
+    # -- stage 5: translate ---------------------------------------------------------------
+
+    async def translate(self, report: RunReport) -> None:
+        """Give every published article a translation row per site language."""
+        if self.translator is None:
+            return
+        languages = list(self.settings.languages)
+        total = len(languages) * _count(self.engine, ArticleStatus.READY)
+        self.progress.start("translate", total)
+        translator = self.translator
+        counts = await asyncio.to_thread(
+            translate_pending,
+            self.engine,
+            translator,
+            languages,
+            on_progress=lambda n: self.progress.advance("translate", n),
+        )
+        report.translations = counts
 
     # -- whole passes --------------------------------------------------------------------
 
@@ -396,6 +439,7 @@ class Pipeline:
         await self.fetch_articles(report)
         await self.extract_pending(report)
         self.dedup_pending(report)
+        await self.translate(report)
         return report
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -454,19 +498,27 @@ def _count(engine: Engine, status: ArticleStatus) -> int:
 
 
 async def run_pass(
-    settings: Settings, *, force: bool = False, reextract: bool = False, progress: bool | None = None
+    settings: Settings,
+    *,
+    force: bool = False,
+    reextract: bool = False,
+    progress: bool | None = None,
 ) -> RunReport:
     """Open the store, fetcher and executor, run one pass (or a re-extraction), close all."""
     engine = open_store(settings)
     executor = create_executor(settings.workers)
+    translator = Translator.from_settings(settings, engine) if settings.translate else None
     try:
         async with Fetcher(settings) as fetcher:
             with make_progress(progress) as bars:
-                pipeline = Pipeline(settings, engine, fetcher, executor, progress=bars)
+                pipeline = Pipeline(
+                    settings, engine, fetcher, executor, translator=translator, progress=bars
+                )
                 if reextract:
                     report = RunReport()
                     await pipeline.extract_pending(report)
                     pipeline.dedup_pending(report)
+                    await pipeline.translate(report)
                     return report
                 return await pipeline.run_once(force=force)
     finally:

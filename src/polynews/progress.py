@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as RichProgress
 
 
-
 class Progress(Protocol):
     """Receives progress of long stages (a terminal progress bar, or nothing)."""
 

@@ -29,7 +29,9 @@ def _fetch_result(url: str, body: bytes) -> FetchResult:
 
 def test_discovery_skips_known_urls(engine: Engine) -> None:
     src = source_store.add_source(engine, kind="feed", url="https://e.example/rss")
-    entry = FeedEntry(url="https://e.example/a", title="A", published=datetime(2026, 1, 1, tzinfo=UTC))
+    entry = FeedEntry(
+        url="https://e.example/a", title="A", published=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     with engine.begin() as conn:
         assert store.add_discovered(conn, src.id, [("https://e.example/a", entry)]) == 1
     with engine.begin() as conn:
@@ -63,8 +65,13 @@ def test_raw_archive_round_trip_and_transitions(engine: Engine) -> None:
         store.save_extraction(
             conn,
             article.id,
-            {"title": "Привіт", "paragraphs": ["Перший.", "Другий."], "language": "uk",
-             "content_hash": "h1", "canonical_url": "https://f.example/p"},
+            {
+                "title": "Привіт",
+                "paragraphs": ["Перший.", "Другий."],
+                "language": "uk",
+                "content_hash": "h1",
+                "canonical_url": "https://f.example/p",
+            },
         )
         store.mark_ready(conn, article.id)
     with engine.connect() as conn:
@@ -85,7 +92,9 @@ def test_failures_and_duplicates(engine: Engine) -> None:
     src = source_store.add_source(engine, kind="feed", url="https://g.example/rss")
     with engine.begin() as conn:
         store.add_discovered(
-            conn, src.id, [(f"https://g.example/{i}", FeedEntry(f"https://g.example/{i}")) for i in range(3)]
+            conn,
+            src.id,
+            [(f"https://g.example/{i}", FeedEntry(f"https://g.example/{i}")) for i in range(3)],
         )
     a, b, c = store.pending(engine, ArticleStatus.DISCOVERED)
     with engine.begin() as conn:

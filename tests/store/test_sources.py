@@ -13,7 +13,9 @@ from polynews.store import sources as store
 
 
 def test_add_and_get(engine: Engine) -> None:
-    s = store.add_source(engine, kind="feed", url=" https://news.example/feed.xml ", language="fr-FR")
+    s = store.add_source(
+        engine, kind="feed", url=" https://news.example/feed.xml ", language="fr-FR"
+    )
     assert s.kind is SourceKind.FEED
     assert s.url == "https://news.example/feed.xml"
     assert s.name == "news.example"
@@ -57,8 +59,14 @@ def test_fetch_schedules_next_and_errors_are_recorded(engine: Engine) -> None:
     now = store.utcnow()
     with engine.begin() as conn:
         store.record_fetch(
-            conn, s, status=200, etag='"abc"', last_modified=None, new_articles=3,
-            default_interval=900, now=now,
+            conn,
+            s,
+            status=200,
+            etag='"abc"',
+            last_modified=None,
+            new_articles=3,
+            default_interval=900,
+            now=now,
         )
     s2 = store.get_source(engine, s.id)
     assert s2.article_count == 3
@@ -71,8 +79,13 @@ def test_fetch_schedules_next_and_errors_are_recorded(engine: Engine) -> None:
 
     with engine.begin() as conn:
         store.record_error(
-            conn, stage="sources", kind="ParseError", message="feed is not XML",
-            source_id=s.id, url=s.url, reschedule_after=60,
+            conn,
+            stage="sources",
+            kind="ParseError",
+            message="feed is not XML",
+            source_id=s.id,
+            url=s.url,
+            reschedule_after=60,
         )
     s3 = store.get_source(engine, s.id)
     assert s3.last_error == "feed is not XML"
@@ -86,8 +99,13 @@ def test_conditional_get_switch_drops_validators(engine: Engine) -> None:
     s = store.add_source(engine, kind="feed", url="https://d.example/rss", conditional_get=False)
     with engine.begin() as conn:
         store.record_fetch(
-            conn, s, status=200, etag='"x"', last_modified="Tue, 01 Jan 2030 00:00:00 GMT",
-            new_articles=0, default_interval=900,
+            conn,
+            s,
+            status=200,
+            etag='"x"',
+            last_modified="Tue, 01 Jan 2030 00:00:00 GMT",
+            new_articles=0,
+            default_interval=900,
         )
     s2 = store.get_source(engine, s.id)
     assert s2.etag is None and s2.last_modified is None

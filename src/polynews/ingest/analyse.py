@@ -32,6 +32,7 @@ class PageJob:
     entry: FeedEntry
     encoding: str | None = None
     source_language: str | None = None
+    source_name: str | None = None
     candidates: tuple[str, ...] = ()
     num_perm: int = 128
 
@@ -97,7 +98,7 @@ def analyse_page(job: PageJob) -> PageAnalysis:
         "title": article.title or job.entry.title,
         "author": article.author or job.entry.author,
         "published_at": article.published or job.entry.published,
-        "outlet": article.outlet,
+        "outlet": article.outlet or job.source_name,
         "language": language,
         "language_confidence": confidence if language == detected else None,
         "canonical_url": _usable_canonical(article.canonical_url, job.url),

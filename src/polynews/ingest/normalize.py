@@ -33,19 +33,16 @@ def normalise_language(tag: object) -> str | None:
 
 @cache
 def _iso639_3_to_1() -> dict[str, str]:
-    # lingua is a dependency anyway and knows the codes of every language it detects;
-    # the bibliographic ISO 639-2/B codes some feeds use are added by hand.
-    from lingua import Language
+    # CLDR (through Babel, a dependency for the site anyway) maps the ISO 639-2/B and
+    # 639-3 codes feeds use to the two-letter ones: "fra"/"fre" -> "fr", "ukr" -> "uk".
+    from babel.core import get_global
 
-    table: dict[str, str] = {}
-    for language in Language.all():
-        table[language.iso_code_639_3.name.lower()] = language.iso_code_639_1.name.lower()
-    table.update(
-        {"fre": "fr", "ger": "de", "dut": "nl", "gre": "el", "chi": "zh", "cze": "cs",
-         "per": "fa", "rum": "ro", "slo": "sk", "alb": "sq", "arm": "hy", "baq": "eu",
-         "geo": "ka", "ice": "is", "mac": "mk", "may": "ms", "wel": "cy", "bur": "my"}
-    )  # fmt: skip
-    return table
+    aliases = get_global("language_aliases")
+    return {
+        code: str(target)
+        for code, target in aliases.items()
+        if len(code) == 3 and isinstance(target, str) and len(target) == 2
+    }
 
 
 def parse_w3c_datetime(value: object) -> datetime | None:

@@ -68,6 +68,7 @@ class PendingArticle:
     feed_published: datetime | None
     feed_language: str | None
     source_language: str | None
+    source_name: str | None
 
     @property
     def entry(self) -> FeedEntry:
@@ -98,6 +99,7 @@ def pending(
             articles.c.feed_published,
             articles.c.feed_language,
             sources.c.language.label("source_language"),
+            sources.c.name.label("source_name"),
         )
         .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id))
         .where(articles.c.status == status.value, articles.c.id > after_id)
@@ -288,6 +290,8 @@ def stats(engine: Engine) -> dict[str, Any]:
         failing = conn.execute(
             select(func.count()).select_from(sources).where(sources.c.last_error.is_not(None))
         ).scalar_one()
+    from polynews.translate.service import translation_stats
+
     return {
         "sources": n_sources,
         "articles": by_status.get(ArticleStatus.READY.value, 0),
@@ -296,4 +300,5 @@ def stats(engine: Engine) -> dict[str, Any]:
         "sources_with_errors": failing,
         "by_language": by_language,
         "by_status": dict(sorted(by_status.items())),
+        "translations": translation_stats(engine),
     }

@@ -37,7 +37,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r} given to the store; use UTC-aware datetimes")
+            raise ValueError(
+                f"naive datetime {value!r} given to the store; use UTC-aware datetimes"
+            )
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

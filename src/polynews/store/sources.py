@@ -48,7 +48,9 @@ def validate_source_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourceError(f"{url!r} is not an absolute http(s) URL; give a URL such as https://example.org/feed.xml")
+        raise SourceError(
+            f"{url!r} is not an absolute http(s) URL; give a URL such as https://example.org/feed.xml"
+        )
     return url
 
 
@@ -86,7 +88,9 @@ def add_source(
     }
     try:
         with engine.begin() as conn:
-            new_id = conn.execute(insert(sources).values(**values).returning(sources.c.id)).scalar_one()
+            new_id = conn.execute(
+                insert(sources).values(**values).returning(sources.c.id)
+            ).scalar_one()
     except IntegrityError:
         raise SourceError(f"source {url} is already registered") from None
     return get_source(engine, new_id)
@@ -128,7 +132,9 @@ def set_enabled(engine: Engine, ref: int | str, enabled: bool) -> Source:
     return get_source(engine, source.id)
 
 
-def due_sources(engine: Engine, now: datetime | None = None, *, force: bool = False) -> list[Source]:
+def due_sources(
+    engine: Engine, now: datetime | None = None, *, force: bool = False
+) -> list[Source]:
     """Enabled sources whose next fetch time has come (all enabled ones with ``force``)."""
     now = now or utcnow()
     query = select(sources).where(sources.c.enabled.is_(True))

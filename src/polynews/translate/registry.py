@@ -23,7 +23,7 @@ ENTRY_POINT_GROUP = "polynews.translation_backends"
 
 BUILTIN_BACKENDS: dict[str, str] = {
     "apertium": "polynews.translate.apertium:create",
-    "ctranslate2": "polynews.translate.ctranslate2:create",
+    "ctranslate2": "polynews.translate.ctranslate2_backend:create",
     "libretranslate": "polynews.translate.libretranslate:create",
     "openai": "polynews.translate.openai:create",
 }

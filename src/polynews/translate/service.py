@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.config import Settings
@@ -295,3 +295,188 @@ def _translate_batch(
     result = translator.translate_texts(cleaned, source, target, force=force)
     assert result is not None
     return [" ".join(seg.splitlines()) for seg in result.segments]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    title: str
+    paragraphs: list[str]
+    language: str | None
+
+
+def _untranslated(engine: Engine, target: str, *, retry_failed: bool) -> list[_Pending]:
+    """Published articles with no (or, with ``retry_failed``, a failed) ``target`` row."""
+    done = select(translations.c.article_id).where(translations.c.lang == target)
+    if retry_failed:
+        done = done.where(translations.c.status != "failed")
+    query = (
+        select(articles.c.id, articles.c.title, articles.c.paragraphs, articles.c.language)
+        .where(articles.c.status == "ready", articles.c.id.not_in(done))
+        .order_by(articles.c.id)
+    )
+    with engine.connect() as conn:
+        return [
+            _Pending(r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")], r.language)
+            for r in conn.execute(query)
+        ]
+
+
+def translate_pending(
+    engine: Engine,
+    translator: Translator,
+    languages: Sequence[str],
+    *,
+    batch_segments: int = 2000,
+    retries: int = 2,
+    backoff: float = 1.0,
+    retry_failed: bool = True,
+    on_progress: Any = None,
+) -> dict[str, dict[str, int]]:
+    """The pipeline's translate stage: give every published article a row per site language.
+
+    Articles are grouped by direction and sent in batches of about ``batch_segments``
+    segments (one engine process per hop per batch, not per article). A batch whose
+    engine keeps failing marks its articles ``failed`` with the error and the stage goes
+    on; a later pass retries them. Returns ``{lang: {status: count}}`` for this pass.
+    """
+    counts: dict[str, dict[str, int]] = {}
+
+    def bump(lang: str, status: str, n: int = 1) -> None:
+        counts.setdefault(lang, {}).setdefault(status, 0)
+        counts[lang][status] += n
+
+    for target in languages:
+        by_source: dict[str | None, list[_Pending]] = {}
+        for item in _untranslated(engine, target, retry_failed=retry_failed):
+            by_source.setdefault(item.language, []).append(item)
+        for source, items in by_source.items():
+            statuses = _translate_group(
+                engine, translator, items, source, target, batch_segments, retries, backoff
+            )
+            for status in statuses:
+                bump(target, status)
+            if on_progress is not None:
+                on_progress(len(items))
+    return counts
+
+
+def _translate_group(
+    engine: Engine,
+    translator: Translator,
+    items: list[_Pending],
+    source: str | None,
+    target: str,
+    batch_segments: int,
+    retries: int,
+    backoff: float,
+) -> list[str]:
+    blank: dict[str, Any] = {"engine": None, "engine_version": None, "route": None, "title": None}
+    if not source:
+        for item in items:
+            _write_translation(
+                engine, item.id, target, status="failed", paragraphs=None,
+                error="the article's language is unknown; run language detection first", **blank,
+            )  # fmt: skip
+        return ["failed"] * len(items)
+    if source == target:
+        for item in items:
+            _write_translation(
+                engine, item.id, target, status="original", paragraphs=None, error=None, **blank
+            )
+        return ["original"] * len(items)
+    route = translator.route(source, target)
+    if route is None:
+        for item in items:
+            _write_translation(
+                engine, item.id, target, status="no_engine", paragraphs=None,
+                error=f"no configured engine translates {source}->{target}", **blank,
+            )  # fmt: skip
+        return ["no_engine"] * len(items)
+    statuses: list[str] = []
+    for batch in _batches(items, batch_segments):
+        statuses += _translate_batch_rows(
+            engine, translator, batch, source, target, route, retries, backoff
+        )
+    return statuses
+
+
+def _batches(items: list[_Pending], max_segments: int) -> Iterator[list[_Pending]]:
+    """Consecutive groups of articles of at most ``max_segments`` segments (at least one)."""
+    batch: list[_Pending] = []
+    size = 0
+    for item in items:
+        n = len(item.paragraphs) + 1
+        if batch and size + n > max_segments:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += n
+    if batch:
+        yield batch
+
+
+def _translate_batch_rows(
+    engine: Engine,
+    translator: Translator,
+    batch: list[_Pending],
+    source: str,
+    target: str,
+    route: Route,
+    retries: int,
+    backoff: float,
+) -> list[str]:
+    segments = [s for item in batch for s in (item.title, *item.paragraphs)]
+    delay = backoff
+    error = ""
+    for attempt in range(retries + 1):
+        try:
+            result = translator.translate_texts(segments, source, target)
+        except TranslateError as exc:
+            error = str(exc)
+            log.warning(
+                "translate batch failed lang=%s route=%s articles=%d attempt=%d error=%s",
+                target, route.label, len(batch), attempt + 1, exc,
+            )  # fmt: skip
+            if attempt < retries:
+                time.sleep(delay)
+                delay *= 2
+            continue
+        if result is None:  # the route vanished between lookup and call
+            break
+        pos = 0
+        for item in batch:
+            title, *paragraphs = result.segments[pos : pos + 1 + len(item.paragraphs)]
+            pos += 1 + len(item.paragraphs)
+            _write_translation(
+                engine, item.id, target, status="translated", engine=route.engine,
+                engine_version=route.version, route=route.label, title=title or None,
+                paragraphs=json.dumps(paragraphs, ensure_ascii=False), error=None,
+            )  # fmt: skip
+        log.info(
+            "translated batch lang=%s route=%s articles=%d segments=%d memory_hits=%d "
+            "stage=translate",
+            target, route.label, len(batch), len(segments), result.memory_hits,
+        )  # fmt: skip
+        return ["translated"] * len(batch)
+    for item in batch:
+        _write_translation(
+            engine, item.id, target, status="failed", engine=route.engine,
+            engine_version=route.version, route=route.label, title=None, paragraphs=None,
+            error=error or "the route disappeared during the run",
+        )  # fmt: skip
+    return ["failed"] * len(batch)
+
+
+def translation_stats(engine: Engine) -> dict[str, dict[str, int]]:
+    """``{lang: {status: count}}`` over every stored translation row."""
+    out: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(translations.c.lang, translations.c.status, func.count().label("n"))
+            .group_by(translations.c.lang, translations.c.status)
+            .order_by(translations.c.lang, translations.c.status)
+        )
+        for row in rows:
+            out.setdefault(row.lang, {})[row.status] = row.n
+    return out

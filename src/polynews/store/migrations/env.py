@@ -8,7 +8,9 @@ from polynews.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("polynews migrations run through polynews.store.migrate(), which passes a connection")
+    raise RuntimeError(
+        "polynews migrations run through polynews.store.migrate(), which passes a connection"
+    )
 
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
 with context.begin_transaction():

@@ -91,10 +91,16 @@ def upgrade() -> None:
             ["source_id"], ["sources.id"], name="fk_articles_source_id_sources", ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["raw_id"], ["raw_responses.id"], name="fk_articles_raw_id_raw_responses", ondelete="SET NULL"
+            ["raw_id"],
+            ["raw_responses.id"],
+            name="fk_articles_raw_id_raw_responses",
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["duplicate_of"], ["articles.id"], name="fk_articles_duplicate_of_articles", ondelete="SET NULL"
+            ["duplicate_of"],
+            ["articles.id"],
+            name="fk_articles_duplicate_of_articles",
+            ondelete="SET NULL",
         ),
     )
     op.create_index("ix_articles_status", "articles", ["status"])
@@ -117,7 +123,10 @@ def upgrade() -> None:
             ["source_id"], ["sources.id"], name="fk_events_source_id_sources", ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["article_id"], ["articles.id"], name="fk_events_article_id_articles", ondelete="CASCADE"
+            ["article_id"],
+            ["articles.id"],
+            name="fk_events_article_id_articles",
+            ondelete="CASCADE",
         ),
     )
     op.create_index("ix_events_source_id", "events", ["source_id"])
