@@ -4,13 +4,13 @@ Every setting is declared once in :data:`SETTINGS` with its type, default, help 
 secret flag and validator. Later sources override earlier ones:
 
 1. the default in the table,
-2. ``polynews.toml`` (``--config PATH``, else ``<data_dir>/polynews.toml``, else ``./polynews.toml``),
+2. ``polynews.toml`` (``--config PATH``, else ``<data_dir>/polynews.toml``, else
+   ``./polynews.toml``),
 3. environment variables ``POLYNEWS_<NAME>`` (upper case),
 4. command-line flags (``--data-dir``, ``--database-url``, ``--set NAME=VALUE``).
 """
 
 from __future__ import annotations
-
 
 import ipaddress
 import os
@@ -425,7 +425,7 @@ class Settings:
 
 
 def coerce(name: str, raw: Any) -> Any:
-    """Convert ``raw`` (from TOML, the environment or a flag) to the setting's type and validate it."""
+    """Convert ``raw`` (from TOML, environment or a flag) to the setting's type; validate it."""
     setting = SETTINGS_BY_NAME.get(name)
     if setting is None:
         known = ", ".join(sorted(SETTINGS_BY_NAME))

@@ -13,8 +13,8 @@ from polynews.demo.corpus import demo_sources
 from polynews.demo.server import DemoServer
 from polynews.errors import ConfigError
 from polynews.pipeline import run_pass
-from polynews.store import open_store
 from polynews.store import articles as article_store
+from polynews.store import open_store
 from polynews.store import sources as source_store
 
 log = logging.getLogger(__name__)

@@ -29,12 +29,12 @@ from polynews.ingest.fetcher import Fetcher
 from polynews.ingest.sitemaps import ParsedSitemap, parse_sitemap
 from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
 from polynews.progress import NoProgress, Progress, make_progress
-from polynews.translate.service import Translator, translate_pending
 from polynews.store import articles as store
 from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles as articles_table
 from polynews.store.sources import utcnow
+from polynews.translate.service import Translator, translate_pending
 
 log = logging.getLogger(__name__)
 

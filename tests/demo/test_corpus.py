@@ -109,7 +109,7 @@ def test_demo_sources_cover_every_kind_and_every_hostile_case() -> None:
         "malformed",
         "entity_bomb",
         "too_large",
-        "binary",
+        "content_type",
         "timeout",
         "redirect_loop",
         "blocked_address",

@@ -9,11 +9,12 @@ import httpx
 import pytest
 from defusedxml import ElementTree, EntitiesForbidden
 
-from polynews.demo import DemoServer, demo_sources
+from polynews.demo import DemoServer, demo_sources, ground_truth
 from polynews.demo.corpus import (
     BAD_ENCODING,
     BINARY_PAGE,
     BROKEN_FEED,
+    BROKEN_FEED_ENTRY,
     ENTITY_BOMB,
     GONE_404,
     GONE_410,
@@ -39,6 +40,9 @@ def test_broken_feed_is_truncated_xml(demo: DemoServer) -> None:
     parsed = feedparser.parse(response.content)
     assert parsed.bozo
     assert not response.content.rstrip().endswith(b"</rss>")
+    # Whatever a lenient parser recovers from it leads nowhere.
+    assert demo.base_url + BROKEN_FEED_ENTRY in ground_truth(demo.base_url).expected_failures
+    assert _get(demo, BROKEN_FEED_ENTRY).status_code == 404
 
 
 def test_entity_bomb_is_small_but_nested(demo: DemoServer) -> None:

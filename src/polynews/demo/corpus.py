@@ -30,6 +30,7 @@ FEED_FORMATS = ("rss2", "rdf", "atom", "jsonfeed", "news_sitemap", "sitemap_inde
 # Where every hostile endpoint lives; the server and demo_sources() share this table.
 PRIVATE_METADATA_URL = "http://169.254.169.254/latest/meta-data/"
 BROKEN_FEED = "/hostile/broken-feed.xml"
+BROKEN_FEED_ENTRY = "/hostile/council-budget.html"  # the one item a lenient parser recovers; 404
 ENTITY_BOMB = "/hostile/entity-bomb.xml"
 HUGE_PAGE = "/hostile/huge.html"
 BINARY_PAGE = "/hostile/binary.html"
@@ -137,7 +138,7 @@ class DemoSource:
     language: str | None
     hostile: bool
     # A short word for the failure the source must produce: "malformed", "entity_bomb",
-    # "too_large", "binary", "timeout", "redirect_loop", "blocked_address", "rate_limited".
+    # "too_large", "content_type", "timeout", "redirect_loop", "blocked_address", "rate_limited".
     # None when the source itself works (its entries may still fail; see expected_failures).
     expected_error: str | None
 
@@ -311,7 +312,7 @@ def demo_sources(base_url: str) -> list[DemoSource]:
     hostile("Broken feed (truncated XML)", "feed", base + BROKEN_FEED, "malformed")
     hostile("Entity bomb feed (billion laughs)", "feed", base + ENTITY_BOMB, "entity_bomb")
     hostile("Huge page (over 5 MB)", "page", base + HUGE_PAGE, "too_large")
-    hostile("Binary file served as HTML", "page", base + BINARY_PAGE, "binary")
+    hostile("Binary file served as HTML", "page", base + BINARY_PAGE, "content_type")
     hostile("Slow server (one byte per second)", "page", base + SLOW_PAGE, "timeout")
     hostile("Redirect loop", "page", base + LOOP_A, "redirect_loop")
     hostile("Redirect to a private address", "page", base + REDIRECT_PRIVATE, "blocked_address")
@@ -364,7 +365,11 @@ def ground_truth(base_url: str) -> GroundTruth:
                 if query:
                     canonical = base + o.article(slug).path
                     exact.append((f"{canonical}?{query}", canonical))
-    failures: dict[str, str] = {base + GONE_404: "http_status", base + GONE_410: "http_status"}
+    failures = {
+        base + GONE_404: "http_status",
+        base + GONE_410: "http_status",
+        base + BROKEN_FEED_ENTRY: "http_status",
+    }
     for o in outlets():
         for a in o.private_articles:
             failures[base + a.path] = "robots"

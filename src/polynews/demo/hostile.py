@@ -16,6 +16,7 @@ from polynews.demo.corpus import (
     BAD_ENCODING_TITLE,
     BINARY_PAGE,
     BROKEN_FEED,
+    BROKEN_FEED_ENTRY,
     ENTITY_BOMB,
     GONE_404,
     GONE_410,
@@ -36,7 +37,7 @@ def broken_feed(base: str) -> bytes:
         f"<link>{base}/hostile/</link>\n"
         "<description>Local news & more</description>\n"
         "<item>\n<title>Council approves the budget & the bridge <b>repairs</title>\n"
-        f"<link>{base}/hostile/council-budget.html</link>\n"
+        f"<link>{base}{BROKEN_FEED_ENTRY}</link>\n"
         "<description>The council voted on Tuesday to appro"
     ).encode()
 

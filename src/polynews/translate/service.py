@@ -317,7 +317,8 @@ def _untranslated(engine: Engine, target: str, *, retry_failed: bool) -> list[_P
     )
     with engine.connect() as conn:
         return [
-            _Pending(r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")], r.language)
+            _Pending(r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")],
+                     r.language)  # fmt: skip
             for r in conn.execute(query)
         ]
 
