@@ -316,11 +316,13 @@ def _untranslated(engine: Engine, target: str, *, retry_failed: bool) -> list[_P
         .order_by(articles.c.id)
     )
     with engine.connect() as conn:
-        return [
-            _Pending(r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")],
-                     r.language)  # fmt: skip
-            for r in conn.execute(query)
-        ]
+        rows = conn.execute(query).all()
+    return [
+        _Pending(
+            r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")], r.language
+        )
+        for r in rows
+    ]
 
 
 def translate_pending(
