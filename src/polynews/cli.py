@@ -341,6 +341,44 @@ def extract(
 
 
 @app.command()
+def engines(ctx: typer.Context) -> None:
+    """Print the coverage matrix: which engine and route translates each direction."""
+    from polynews.translate.service import render_coverage
+
+    with _errors():
+        typer.echo(render_coverage(_settings(ctx)))
+
+
+@app.command("translate")
+def translate_cmd(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option("--from", help="Source language, e.g. fr.")],
+    target: Annotated[str, typer.Option("--to", help="Target language, e.g. en.")],
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the route used on stderr.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Ignore the translation memory and refresh it.")
+    ] = False,
+) -> None:
+    """Translate stdin to stdout line by line (as many lines out as in)."""
+    from polynews.translate.service import translate_lines
+
+    settings = _settings(ctx)
+    with _errors():
+        engine = open_store(settings)
+        for line in translate_lines(
+            settings, sys.stdin, source, target, explain, engine=engine, force=force
+        ):
+            if explain and line.startswith("# route: "):
+                typer.echo(line, err=True)
+                explain = False
+                continue
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Ingest, print the summary, exit.")] = False,

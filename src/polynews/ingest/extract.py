@@ -129,9 +129,7 @@ def extract_article(
         if len(paragraphs) > 1 and _squash(paragraphs[0]) in _headlines(tree, title):
             paragraphs = paragraphs[1:]
     author = _clean(meta.author) or (_clean(entry.author) if entry else None)
-    published = _parse_date(meta.date, where) or (
-        _aware(entry.published) if entry and entry.published else None
-    )
+    published = _published(tree, meta.date, entry, where)
     return ExtractedArticle(
         title=title,
         author=author,
@@ -356,6 +354,51 @@ def _clean(text: str | None) -> str | None:
     text = _CONTROL.sub("", text)
     text = " ".join(text.split())
     return text or None
+
+
+# Where pages state their publication time to the second, most explicit first.
+_TIMESTAMP_PATHS = (
+    ".//meta[@property='article:published_time']",
+    ".//meta[@itemprop='datePublished']",
+    ".//meta[@name='pubdate']",
+    ".//time[@itemprop='datePublished']",
+    ".//time[@pubdate]",
+    ".//time[@datetime]",
+)
+
+
+def _page_timestamp(tree: lxml.html.HtmlElement) -> datetime | None:
+    """A publication time with its time of day, from the page's own markup, if it has one."""
+    for path in _TIMESTAMP_PATHS:
+        for node in tree.iterfind(path):
+            value = node.get("content") or node.get("datetime") or ""
+            if "T" not in value and " " not in value.strip():
+                continue  # a bare date: htmldate handles those
+            try:
+                return _aware(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+            except ValueError:
+                continue
+    return None
+
+
+def _published(
+    tree: lxml.html.HtmlElement, found: str | None, entry: FeedEntry | None, where: str
+) -> datetime | None:
+    """The page's own timestamp, else htmldate's date, refined or replaced by the feed's.
+
+    htmldate often knows only the day; a feed entry's time on that same day is more
+    precise, and the order of publication decides which of two copies is the original.
+    """
+    stamped = _page_timestamp(tree)
+    if stamped is not None:
+        return stamped
+    dated = _parse_date(found, where)
+    fed = _aware(entry.published) if entry and entry.published else None
+    if dated is None:
+        return fed
+    if fed is not None and dated.time() == datetime.min.time() and dated.date() == fed.date():
+        return fed
+    return dated
 
 
 def _parse_date(value: str | None, where: str) -> datetime | None:

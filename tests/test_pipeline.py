@@ -1,0 +1,202 @@
+"""The whole ingest pipeline on the demo newsroom, checked against its ground truth.
+
+Real things only: the demo server on 127.0.0.1, the real fetcher, extraction, language
+detection, dedup, Apertium, and a real SQLite file or PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from polynews.config import Settings
+from polynews.demo.corpus import GroundTruth, demo_sources, ground_truth
+from polynews.demo.server import DemoServer
+from polynews.pipeline import run_pass
+from polynews.store import open_store
+from polynews.store import articles as article_store
+from polynews.store import sources as source_store
+from polynews.store.schema import articles, sources
+from polynews.store.schema_translate import translations
+
+
+@pytest.fixture(scope="module")
+def newsroom() -> Iterator[DemoServer]:
+    with DemoServer() as server:
+        yield server
+
+
+def _register(settings: Settings, base_url: str, *, hostile: bool = True) -> Engine:
+    engine = open_store(settings)
+    for s in demo_sources(base_url):
+        if hostile or not s.hostile:
+            source_store.add_source(engine, kind=s.kind, url=s.url, name=s.name, language=s.language)
+    return engine
+
+
+def _fast(settings: Settings) -> Settings:
+    # The slow demo server trickles one byte a second: give up on it quickly.
+    return settings.replace(total_timeout=2.0, read_timeout=1.5)
+
+
+def _outcome(engine: Engine) -> dict[str, tuple[str, str | None]]:
+    """URL -> (status, URL of the original for duplicates): the comparable end state."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(articles.c.id, articles.c.url, articles.c.status, articles.c.duplicate_of)).all()
+    by_id = {r.id: r.url for r in rows}
+    return {r.url: (r.status, by_id.get(r.duplicate_of)) for r in rows}
+
+
+def _check_against_truth(engine: Engine, truth: GroundTruth) -> None:
+    outcome = _outcome(engine)
+    with engine.connect() as conn:
+        rows = {r.url: r for r in conn.execute(select(articles))}
+    for url, item in truth.articles.items():
+        assert url in outcome, f"{url} was never stored"
+        status, original = outcome[url]
+        if item.duplicate_of:
+            assert (status, original) == ("duplicate", item.duplicate_of), url
+        else:
+            assert status == "ready", (url, status, rows[url].error)
+            assert rows[url].language == item.language, url
+            assert rows[url].title, url
+            assert json.loads(rows[url].paragraphs), url
+    # Tracking-parameter variants of a URL collapse into the one article.
+    for variant, canonical in truth.exact_duplicates:
+        assert variant not in outcome and canonical in outcome
+    for url, word in truth.expected_failures.items():
+        assert outcome[url][0] == "failed", (url, word)
+        assert rows[url].error
+
+
+@pytest.mark.apertium
+def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoServer) -> None:
+    settings = _fast(db_settings)
+    engine = _register(settings, newsroom.base_url)
+    report = asyncio.run(run_pass(settings, force=True, progress=False))
+    truth = ground_truth(newsroom.base_url)
+    _check_against_truth(engine, truth)
+
+    stats = article_store.stats(engine)
+    assert stats["articles"] >= 40
+    assert len(stats["by_language"]) >= 7
+    assert stats["duplicates"] == len(truth.duplicate_pairs) == report.duplicates
+    assert set(stats["by_language"]) >= truth.languages
+
+    # Every hostile source carries a clear error, and nothing else failed.
+    failing = {s.url: s for s in source_store.list_sources(engine) if s.last_error}
+    for demo in demo_sources(newsroom.base_url):
+        if demo.expected_error:
+            assert demo.url in failing, demo.name
+            assert demo.url.split("/")[-1] in failing[demo.url].last_error or failing[demo.url].last_error
+    good = [s for s in demo_sources(newsroom.base_url) if not s.hostile]
+    private = {u for u, w in truth.expected_failures.items() if w == "robots"}
+    for s in good:
+        if s.url in failing:
+            assert any(p in (failing[s.url].last_error or "") for p in private), failing[s.url].last_error
+
+    # No source markup survives in stored text.
+    with engine.connect() as conn:
+        for row in conn.execute(select(articles.c.title, articles.c.paragraphs)):
+            text = (row.title or "") + (row.paragraphs or "")
+            assert "<script" not in text.lower() and "onerror" not in text.lower()
+
+    # Every published article has one row per site language, and en/es/fr/it cover each other.
+    with engine.connect() as conn:
+        trans = conn.execute(
+            select(translations.c.article_id, translations.c.lang, translations.c.status, articles.c.language)
+            .join(articles, articles.c.id == translations.c.article_id)
+        ).all()
+    assert len(trans) == stats["articles"] * len(settings.languages)
+    romance = {"en", "es", "fr", "it"}
+    for row in trans:
+        if row.language == row.lang:
+            assert row.status == "original"
+        elif row.language in romance and row.lang in romance:
+            assert row.status == "translated", row
+        elif row.lang == "de":
+            assert row.status == "no_engine"
+    engine.dispose()
+
+
+def test_second_pass_changes_nothing(settings: Settings, newsroom: DemoServer) -> None:
+    settings = _fast(settings.replace(translate=False))
+    engine = _register(settings, newsroom.base_url, hostile=False)
+    asyncio.run(run_pass(settings, force=True, progress=False))
+    before = _outcome(engine)
+    with engine.connect() as conn:
+        n_sources = len(conn.execute(select(sources.c.id)).all())
+    report = asyncio.run(run_pass(settings, force=True, progress=False))
+    assert report.discovered == 0 and report.fetched == 0 and report.ready == 0
+    assert _outcome(engine) == before
+    assert len(source_store.list_sources(engine)) == n_sources
+    engine.dispose()
+
+
+def test_reextract_reproduces_the_same_articles(settings: Settings, newsroom: DemoServer) -> None:
+    settings = _fast(settings.replace(translate=False))
+    engine = _register(settings, newsroom.base_url, hostile=False)
+    asyncio.run(run_pass(settings, force=True, progress=False))
+    before = _outcome(engine)
+    n = article_store.reset_for_reextract(engine)
+    assert n == sum(1 for status, _ in before.values() if status in ("ready", "duplicate"))
+    report = asyncio.run(run_pass(settings, reextract=True, progress=False))
+    assert report.fetched == 0  # nothing was fetched again
+    assert _outcome(engine) == before
+    engine.dispose()
+
+
+def _cli(data_dir: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "polynews.cli", "--data-dir", str(data_dir),
+        "--set", "allow_private_networks=127.0.0.0/8", "--set", "per_host_delay=0",
+        "--set", "workers=2", "--set", "translate=false", "--set", "total_timeout=2",
+        *args,
+    ]  # fmt: skip
+
+
+def test_kill_9_loses_and_duplicates_nothing(
+    tmp_path: Path, settings: Settings, newsroom: DemoServer
+) -> None:
+    # The reference: one uninterrupted pass.
+    reference = _fast(settings.replace(translate=False))
+    ref_engine = _register(reference, newsroom.base_url, hostile=False)
+    asyncio.run(run_pass(reference, force=True, progress=False))
+    expected = _outcome(ref_engine)
+    ref_engine.dispose()
+
+    data = tmp_path / "killed"
+    engine = _register(_fast(settings.replace(data_dir=data)), newsroom.base_url, hostile=False)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    kills = 0
+    for delay in (0.8, 1.6, 2.4, 3.2):
+        proc = subprocess.Popen(_cli(data, "fetch", "--all"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=30)
+    assert kills >= 1, "the pass finished before any kill; the test proved nothing"
+    done = subprocess.run(_cli(data, "fetch", "--all"), env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert _outcome(engine) == expected
+    with engine.connect() as conn:
+        urls = [r.url for r in conn.execute(select(articles.c.url))]
+    assert len(urls) == len(set(urls))
+    engine.dispose()
+
+
+def _run_json(cmd: list[str]) -> Any:
+    out = subprocess.run(cmd, capture_output=True, check=True, timeout=120)
+    return json.loads(out.stdout)
