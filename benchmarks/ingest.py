@@ -78,6 +78,7 @@ def main() -> int:
                 per_host_concurrency=16,
                 fetch_concurrency=16,
                 workers=args.workers,
+                translate=False,  # ingest only; translation has its own benchmark
             )
             engine = open_store(settings)
             for url in synthetic_feed_urls(base_url, args.articles):
