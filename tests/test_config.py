@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from polynews.config import SETTINGS, coerce, load_settings
+from polynews.config import SETTINGS, coerce, load_settings, settings_table
 from polynews.errors import ConfigError
 
 
@@ -87,5 +87,9 @@ def test_secrets_are_redacted() -> None:
 
 def test_every_setting_is_documented() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
-    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
-    assert missing == [], f"settings missing from README.md: {missing}"
+    start = readme.index("<!-- settings:start -->") + len("<!-- settings:start -->")
+    end = readme.index("<!-- settings:end -->")
+    assert readme[start:end].strip() == settings_table(), (
+        "the settings table in README.md is out of date; regenerate it with "
+        "`polynews config --markdown`"
+    )

@@ -87,8 +87,18 @@ def _errors() -> Iterator[None]:
 
 
 @app.command("config")
-def config_cmd(ctx: typer.Context) -> None:
-    """Print the effective settings (secrets redacted) as TOML-like lines."""
+def config_cmd(
+    ctx: typer.Context,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the settings table (for the README).")
+    ] = False,
+) -> None:
+    """Print the effective settings (secrets redacted) as TOML lines."""
+    if markdown:
+        from polynews.config import settings_table
+
+        typer.echo(settings_table())
+        return
     for name, value in _settings(ctx).redacted().items():
         typer.echo(f"{name} = {json.dumps(value, ensure_ascii=False)}")
 

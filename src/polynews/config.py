@@ -515,6 +515,17 @@ def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
 
+def settings_table() -> str:
+    """Every setting as a markdown table: name, type, default, help."""
+    rows = ["| setting | type | default | what it does |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = ",".join(s.default) if isinstance(s.default, list) else str(s.default)
+        default = f"`{default}`" if default else "(empty)"
+        kind = s.type.__name__ + (" (secret)" if s.secret else "")
+        rows.append(f"| `{s.name}` | {kind} | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
 def defaults() -> Settings:
     """Settings with every value at its default (no file, no environment)."""
     return load_settings(environ={}, config_file=None)
