@@ -28,8 +28,8 @@ import trafilatura
 
 from polynews.config import defaults
 from polynews.pipeline import run_pass
-from polynews.store import open_store
 from polynews.store import articles as article_store
+from polynews.store import open_store
 from polynews.store import sources as source_store
 
 
@@ -86,6 +86,7 @@ def main() -> int:
             start = time.perf_counter()
             report = asyncio.run(run_pass(settings, progress=False))
             elapsed = time.perf_counter() - start
+            print(f"pipeline: {report.ready} published in {elapsed:.1f} s", file=sys.stderr)
             stats = article_store.stats(engine)
             page_urls = [
                 r.url
@@ -119,7 +120,8 @@ def main() -> int:
         f"{peak_children:.0f} largest worker |"
     )
     print(
-        f"| baseline: httpx fetch only, 16 in flight | {n} | {fetch_s:.2f} | {n / fetch_s:.0f} | - |"
+        f"| baseline: httpx fetch only, 16 in flight | {n} | {fetch_s:.2f} "
+        f"| {n / fetch_s:.0f} | - |"
     )
     print(
         f"| baseline: trafilatura.extract, 1 process | {n} | {extract_s:.2f} | "

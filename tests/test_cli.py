@@ -53,9 +53,17 @@ def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_sources_lifecycle_and_opml_round_trip(tmp_path: Path) -> None:
     d = ["--data-dir", str(tmp_path / "a")]
-    ok = runner.invoke(app, [*d, "sources", "add", "https://one.example/feed.xml", "--language", "fr", "--name", "One"])
+    ok = runner.invoke(
+        app,
+        [*d, "sources", "add", "https://one.example/feed.xml", "--language", "fr", "--name", "One"],
+    )
     assert ok.exit_code == 0, ok.output
-    assert runner.invoke(app, [*d, "sources", "add", "https://two.example/sitemap.xml", "--kind", "sitemap"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, [*d, "sources", "add", "https://two.example/sitemap.xml", "--kind", "sitemap"]
+        ).exit_code
+        == 0
+    )
     dup = runner.invoke(app, [*d, "sources", "add", "https://one.example/feed.xml"])
     assert dup.exit_code == 1 and "already registered" in dup.output
     bad = runner.invoke(app, [*d, "sources", "add", "file:///etc/passwd"])
@@ -96,16 +104,39 @@ def test_extract_prints_the_documented_json(tmp_path: Path) -> None:
         url = server.base_url + "/harbour-courier/news/2025/10/31/lumen-lunar-orbiter-launch"
         result = runner.invoke(
             app,
-            ["--data-dir", str(tmp_path), "--set", "allow_private_networks=127.0.0.0/8", "extract", url],
+            [
+                "--data-dir",
+                str(tmp_path),
+                "--set",
+                "allow_private_networks=127.0.0.0/8",
+                "extract",
+                url,
+            ],
         )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"title", "author", "published", "outlet", "language", "canonical_url", "image", "paragraphs"}
+    assert set(data) == {
+        "title",
+        "author",
+        "published",
+        "outlet",
+        "language",
+        "canonical_url",
+        "image",
+        "paragraphs",
+    }
     assert data["language"] == "en"
     assert data["title"] and len(data["paragraphs"]) >= 3
     page = tmp_path / "page.html"
-    page.write_text("<html><body><article><h1>Hi</h1>" + "<p>Le conseil municipal a voté le budget de la ville pour l'année prochaine, avec une hausse des investissements.</p>" * 3 + "</article></body></html>", "utf-8")
-    from_file = json.loads(runner.invoke(app, ["--data-dir", str(tmp_path), "extract", str(page)]).output)
+    page.write_text(
+        "<html><body><article><h1>Hi</h1>"
+        + "<p>Le conseil municipal a voté le budget de la ville pour l'année prochaine, "
+        "avec une hausse des investissements.</p>" * 3 + "</article></body></html>",
+        "utf-8",
+    )
+    from_file = json.loads(
+        runner.invoke(app, ["--data-dir", str(tmp_path), "extract", str(page)]).output
+    )
     assert from_file["language"] == "fr"
 
 
@@ -121,7 +152,9 @@ def test_demo_once_then_stats(tmp_path: Path) -> None:
     done = subprocess.run([*cmd, "demo", "--once"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "articles published" in done.stdout
-    stats = json.loads(subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout)
+    stats = json.loads(
+        subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout
+    )
     assert stats["articles"] >= 40
     assert len(stats["by_language"]) >= 7
     assert stats["duplicates"] >= 4

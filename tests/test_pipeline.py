@@ -24,8 +24,8 @@ from polynews.config import Settings
 from polynews.demo.corpus import GroundTruth, demo_sources, ground_truth
 from polynews.demo.server import DemoServer
 from polynews.pipeline import run_pass
-from polynews.store import open_store
 from polynews.store import articles as article_store
+from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles, sources
 from polynews.store.schema_translate import translations
@@ -41,7 +41,9 @@ def _register(settings: Settings, base_url: str, *, hostile: bool = True) -> Eng
     engine = open_store(settings)
     for s in demo_sources(base_url):
         if hostile or not s.hostile:
-            source_store.add_source(engine, kind=s.kind, url=s.url, name=s.name, language=s.language)
+            source_store.add_source(
+                engine, kind=s.kind, url=s.url, name=s.name, language=s.language
+            )
     return engine
 
 
@@ -53,7 +55,9 @@ def _fast(settings: Settings) -> Settings:
 def _outcome(engine: Engine) -> dict[str, tuple[str, str | None]]:
     """URL -> (status, URL of the original for duplicates): the comparable end state."""
     with engine.connect() as conn:
-        rows = conn.execute(select(articles.c.id, articles.c.url, articles.c.status, articles.c.duplicate_of)).all()
+        rows = conn.execute(
+            select(articles.c.id, articles.c.url, articles.c.status, articles.c.duplicate_of)
+        ).all()
     by_id = {r.id: r.url for r in rows}
     return {r.url: (r.status, by_id.get(r.duplicate_of)) for r in rows}
 
@@ -99,12 +103,17 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
     for demo in demo_sources(newsroom.base_url):
         if demo.expected_error:
             assert demo.url in failing, demo.name
-            assert demo.url.split("/")[-1] in failing[demo.url].last_error or failing[demo.url].last_error
+            assert (
+                demo.url.split("/")[-1] in failing[demo.url].last_error
+                or failing[demo.url].last_error
+            )
     good = [s for s in demo_sources(newsroom.base_url) if not s.hostile]
     private = {u for u, w in truth.expected_failures.items() if w == "robots"}
     for s in good:
         if s.url in failing:
-            assert any(p in (failing[s.url].last_error or "") for p in private), failing[s.url].last_error
+            assert any(p in (failing[s.url].last_error or "") for p in private), failing[
+                s.url
+            ].last_error
 
     # No source markup survives in stored text.
     with engine.connect() as conn:
@@ -115,8 +124,12 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
     # Every published article has one row per site language, and en/es/fr/it cover each other.
     with engine.connect() as conn:
         trans = conn.execute(
-            select(translations.c.article_id, translations.c.lang, translations.c.status, articles.c.language)
-            .join(articles, articles.c.id == translations.c.article_id)
+            select(
+                translations.c.article_id,
+                translations.c.lang,
+                translations.c.status,
+                articles.c.language,
+            ).join(articles, articles.c.id == translations.c.article_id)
         ).all()
     assert len(trans) == stats["articles"] * len(settings.languages)
     romance = {"en", "es", "fr", "it"}
@@ -181,7 +194,12 @@ def test_kill_9_loses_and_duplicates_nothing(
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     kills = 0
     for delay in (0.8, 1.6, 2.4, 3.2):
-        proc = subprocess.Popen(_cli(data, "fetch", "--all"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            _cli(data, "fetch", "--all"),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)

@@ -21,8 +21,8 @@ from polynews.ingest.fetcher import Fetcher
 from polynews.logs import configure_logging
 from polynews.model import SourceKind
 from polynews.pipeline import Pipeline, RunReport, run_pass
-from polynews.store import open_store
 from polynews.store import articles as article_store
+from polynews.store import open_store
 from polynews.store import sources as source_store
 
 app = typer.Typer(
