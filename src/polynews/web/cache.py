@@ -1,0 +1,244 @@
+"""Response caching, conditional GET and security headers, as one plain ASGI middleware.
+
+Rendered pages and feeds are kept in memory keyed by path, for one *data version* (a
+token that changes whenever an article, translation or source changes; checked at most
+once a second). A hit is answered without touching the framework or the database, which
+is what makes the article page fast. Every cacheable answer carries a strong ETag (a hash
+of its body) and Last-Modified, and ``If-None-Match`` / ``If-Modified-Since`` get a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from polynews.web.links import SWITCH_PARAM
+from polynews.web.queries import EPOCH, data_version
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+LANG_COOKIE = "polynews_lang"
+_CACHEABLE_TYPES = (
+    b"text/html",
+    b"application/rss+xml",
+    b"application/atom+xml",
+    b"application/xml",
+    b"text/css",
+)
+
+
+class DataVersion:
+    """The current data version of a database, re-read at most every ``ttl`` seconds."""
+
+    def __init__(self, engine: Engine, ttl: float = 1.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._checked = -1e9
+        self._token = ""
+        self._at = EPOCH
+
+    def current(self) -> tuple[str, datetime]:
+        """The (token, newest change) pair; cheap between checks."""
+        now = time.monotonic()
+        if now - self._checked >= self.ttl:
+            try:
+                with self.engine.connect() as conn:
+                    self._token, self._at = data_version(conn)
+            except SQLAlchemyError as exc:
+                log.warning("data version check failed stage=web error=%s", exc)
+            self._checked = now
+        return self._token, self._at
+
+
+@dataclass(frozen=True)
+class Cached:
+    """One cached answer."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+    modified: datetime
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def http_date(value: datetime) -> str:
+    """An HTTP date (RFC 9110) for a UTC-aware datetime."""
+    return format_datetime(value.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def not_modified(
+    request_headers: list[tuple[bytes, bytes]], etag: bytes, modified: datetime
+) -> bool:
+    """True when the client's validators show it already has this answer."""
+    inm = _header(request_headers, b"if-none-match")
+    if inm is not None:
+        tags = [t.strip() for t in inm.split(b",")]
+        return b"*" in tags or etag in tags or b"W/" + etag in tags
+    ims = _header(request_headers, b"if-modified-since")
+    if ims is not None:
+        try:
+            since = parsedate_to_datetime(ims.decode("latin-1"))
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified.replace(microsecond=0) <= since
+    return False
+
+
+def _cacheable_path(path: str) -> bool:
+    if path == "/" or path.startswith(("/api/", "/healthz")):
+        return False
+    return not path.endswith("/search")
+
+
+def _switch(query: bytes) -> bool:
+    return any(part.split(b"=")[0] == SWITCH_PARAM.encode() for part in query.split(b"&"))
+
+
+class PageCache:
+    """ASGI middleware: security headers everywhere; cached pages and feeds with validators."""
+
+    def __init__(self, app: ASGIApp, version: DataVersion, *, max_entries: int = 20_000) -> None:
+        self.app = app
+        self.version = version
+        self.max_entries = max_entries
+        self.entries: OrderedDict[str, Cached] = OrderedDict()
+        self._token = ""
+        self.hits = 0
+        self.misses = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        query: bytes = scope.get("query_string", b"")
+        extra: list[tuple[bytes, bytes]] = []
+        lang = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+        if query and _switch(query) and 2 <= len(lang) <= 3 and lang.isalpha():
+            # The switcher was used: remember the choice for the next visit to "/".
+            extra.append(
+                (
+                    b"set-cookie",
+                    f"{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax".encode(),
+                )
+            )
+        if method not in ("GET", "HEAD") or not _cacheable_path(path):
+            await self.app(scope, receive, self._secure(send, extra))
+            return
+        token, at = self.version.current()
+        if token != self._token:
+            self.entries.clear()
+            self._token = token
+        kept = [p for p in query.split(b"&") if p and p.split(b"=")[0] != SWITCH_PARAM.encode()]
+        key = path + ("?" + b"&".join(kept).decode("latin-1") if kept else "")
+        entry = self.entries.get(key)
+        if entry is None:
+            self.misses += 1
+            entry = await self._render(scope, receive, at)
+            if entry.etag and token == self._token:
+                self.entries[key] = entry
+                if len(self.entries) > self.max_entries:
+                    self.entries.popitem(last=False)
+        else:
+            self.hits += 1
+        await self._answer(scope, send, entry, extra)
+
+    def _secure(self, send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, *extra]
+            await send(message)
+
+        return wrapped
+
+    async def _render(self, scope: Scope, receive: Receive, at: datetime) -> Cached:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        # Render as GET so that HEAD answers carry the same validators.
+        await self.app({**scope, "method": "GET"}, receive, capture)
+        headers: list[tuple[bytes, bytes]] = [
+            (k.lower(), v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+        ]
+        body = b"".join(chunks)
+        status = int(start.get("status", 500))
+        ctype = _header(headers, b"content-type") or b""
+        if status != 200 or not ctype.startswith(_CACHEABLE_TYPES):
+            return Cached(status, headers, body, b"", at)
+        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        modified = at
+        declared = _header(headers, b"last-modified")
+        if declared is not None:
+            try:
+                modified = parsedate_to_datetime(declared.decode("latin-1"))
+            except (TypeError, ValueError):
+                modified = at
+        headers = [h for h in headers if h[0] not in (b"etag", b"last-modified", b"cache-control")]
+        headers += [
+            (b"etag", etag),
+            (b"last-modified", http_date(modified).encode()),
+            (b"cache-control", b"public, max-age=60"),
+        ]
+        return Cached(status, headers, body, etag, modified)
+
+    async def _answer(
+        self, scope: Scope, send: Send, entry: Cached, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        headers = [*entry.headers, *SECURITY_HEADERS, *extra]
+        if entry.etag and not_modified(scope["headers"], entry.etag, entry.modified):
+            kept = [h for h in headers if h[0] != b"content-type"]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers.append((b"content-length", str(len(entry.body)).encode()))
+        await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else entry.body
+        await send({"type": "http.response.body", "body": body})
+
+
+def now_utc() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)

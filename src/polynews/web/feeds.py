@@ -1,0 +1,71 @@
+"""Per-language RSS 2.0 and Atom feeds (feedgen); each entry links its page and the original."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from feedgen.feed import FeedGenerator
+
+from polynews.web import links as paths
+from polynews.web.links import Links
+from polynews.web.queries import EPOCH, ArticleView
+from polynews.web.render import Renderer, article_slug
+
+FEED_SIZE = 50
+"""Entries per feed: the newest published articles."""
+
+
+def build_feed(
+    renderer: Renderer, lang: str, link: Links, views: Sequence[ArticleView], kind: str
+) -> bytes:
+    """The RSS 2.0 (``kind='rss'``) or Atom (``'atom'``) feed of ``lang``, as UTF-8 XML."""
+    ui = renderer.ui(lang)
+    fg = FeedGenerator()
+    home = link.absolute(paths.home_path(lang))
+    self_url = link.absolute(paths.feed_path(lang, kind))
+    fg.id(home)
+    fg.title(f"{renderer.site_title} ({ui.language_name(lang)})")
+    fg.subtitle(ui.gettext("Latest news"))
+    fg.language(lang)
+    fg.link(href=home, rel="alternate")
+    fg.link(href=self_url, rel="self")
+    fg.generator("polynews")
+    newest: datetime = EPOCH
+    # feedgen prepends entries, so add the oldest first to keep newest-first order.
+    for view in reversed(list(views)):
+        text = view.text(lang)
+        page = link.absolute(paths.article_path(lang, view.id, article_slug(view, lang)))
+        fe = fg.add_entry()
+        fe.id(page)
+        fe.guid(page, permalink=True)
+        fe.title(text.title or view.outlet or page)
+        fe.link(href=page, rel="alternate")
+        fe.link(href=view.source_url, rel="related", title=ui.gettext("Source"))
+        fe.source(url=view.source_url, title=view.outlet or view.source_url)
+        if view.author:
+            fe.author(name=view.author)
+        when = view.published_at or view.updated_at
+        fe.published(when)
+        fe.updated(view.modified)
+        newest = max(newest, view.modified)
+        lead = text.paragraphs[0] if text.paragraphs else ""
+        if text.state == "translated" and text.translation is not None:
+            note = ui.gettext(
+                "Machine translation from %(language)s by %(engine)s",
+                language=ui.language_name(view.language),
+                engine=text.translation.route or text.translation.engine or "?",
+            )
+        elif view.language != lang:
+            note = ui.gettext("Original in %(language)s", language=ui.language_name(view.language))
+        else:
+            note = ""
+        summary = "\n\n".join(
+            part for part in (lead, note, f"{ui.gettext('Source')}: {view.source_url}") if part
+        )
+        fe.description(summary)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    if kind == "atom":
+        return bytes(fg.atom_str(pretty=True))
+    return bytes(fg.rss_str(pretty=True))
