@@ -41,7 +41,7 @@ def build_feed(
         fe.guid(page, permalink=True)
         fe.title(text.title or view.outlet or page)
         fe.link(href=page, rel="alternate")
-        fe.link(href=view.source_url, rel="related", title=ui.gettext("Source"))
+        # The original article: <source> in both formats, and named in the summary.
         fe.source(url=view.source_url, title=view.outlet or view.source_url)
         if view.author:
             fe.author(name=view.author)
@@ -63,7 +63,7 @@ def build_feed(
         summary = "\n\n".join(
             part for part in (lead, note, f"{ui.gettext('Source')}: {view.source_url}") if part
         )
-        fe.description(summary)
+        fe.description(summary, isSummary=True)
     fg.updated(newest)
     fg.lastBuildDate(newest)
     if kind == "atom":
