@@ -3,10 +3,13 @@
 For each of the 12 offline directions among en/es/fr/it, on FLORES-200 devtest (first
 500 sentences) or newstest2013: chrF and BLEU (sacrebleu defaults) of raw Apertium
 (direct pair, or the Spanish pivot as two piped calls) and of polynews's route with its
-quality layer; then words/s on a 20k-word batch. ``--tricks`` also measures each
-quality trick alone (all others at default) as a chrF delta.
+quality layer, with the chrF delta on each half of the set (tune on one, check on the
+other); then words/s of both on a 20k-word batch per direction, and over all directions
+together. ``--tricks`` also measures each quality trick alone (all others at default)
+as a chrF delta; ``--prefer fr-es:ca`` tries another pivot choice than the router's table.
 
     .venv/bin/python benchmarks/translate.py [--data flores|newstest] [--tricks]
+        [--prefer SRC-TGT:PIVOT ...] [--only SRC-TGT ...] [--no-speed]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sacrebleu
 from polynews.config import defaults
 from polynews.translate.apertium import create
 from polynews.translate.quality import Protector, Tricks, translate_with_quality
-from polynews.translate.router import Route, Router
+from polynews.translate.router import Route, Router, parse_preferences
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mt"
 FLORES_NAMES = {"en": "eng_Latn", "es": "spa_Latn", "fr": "fra_Latn", "it": "ita_Latn"}
@@ -79,23 +82,42 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
     return result, time.perf_counter() - start
 
 
+def batch_of(lines: list[str], words: int = 20_000) -> tuple[list[str], int]:
+    """Whole sentences, cycling through ``lines``, until ``words`` words."""
+    batch: list[str] = []
+    count = 0
+    while count < words:
+        line = lines[len(batch) % len(lines)]
+        batch.append(line)
+        count += len(line.split())
+    return batch, count
+
+
 def main() -> None:
     """Run the benchmark and print markdown tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", choices=list(FILES), default="flores")
     parser.add_argument("--tricks", action="store_true", help="measure each quality trick alone")
-    parser.add_argument("--pivot", default="es", help="pivot language for polynews's routes")
+    parser.add_argument("--prefer", nargs="*", default=[], help="pivot choices, e.g. fr-es:ca")
+    parser.add_argument("--only", nargs="*", default=[], help="directions to run, e.g. fr-en")
+    parser.add_argument("--no-speed", action="store_true", help="skip the words/s table")
     args = parser.parse_args()
     backend = create(defaults())
-    router = Router([backend], pivots=[args.pivot])
+    router = Router([backend], pivots=["es"], preferences=parse_preferences(args.prefer))
     langs = FILES[args.data][1]
     directions = [d for d in DIRECTIONS if d[0] in langs and d[1] in langs]
+    if args.only:
+        directions = [d for d in directions if f"{d[0]}-{d[1]}" in args.only]
     default = Tricks()
-    print(f"# {args.data}, {len(load(args.data, 'en'))} sentences, apertium {backend.version}\n")
-    print("| direction | route | raw chrF | ours chrF | Δ chrF | raw BLEU | ours BLEU |")
-    print("|---|---|---|---|---|---|---|")
+    size = len(load(args.data, "en"))
+    half = size // 2
+    print(f"# {args.data}, {size} sentences, apertium {backend.version}\n")
+    print(f"| direction | route | raw chrF | ours chrF | Δ chrF | Δ 1-{half} | Δ {half + 1}-{size} "
+          "| raw BLEU | ours BLEU |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     deltas: list[float] = []
     trick_deltas: dict[str, list[float]] = {}
+    tricks = list(vars(default))
     for src, tgt in directions:
         source, refs = load(args.data, src), load(args.data, tgt)
         route = router.route(src, tgt)
@@ -104,13 +126,19 @@ def main() -> None:
         mine = ours(route, source, default)
         raw_c = sacrebleu.corpus_chrf(raw, [refs]).score
         our_c = sacrebleu.corpus_chrf(mine, [refs]).score
+        halves = [
+            sacrebleu.corpus_chrf(mine[a:b], [refs[a:b]]).score
+            - sacrebleu.corpus_chrf(raw[a:b], [refs[a:b]]).score
+            for a, b in ((0, half), (half, size))
+        ]
         raw_b = sacrebleu.corpus_bleu(raw, [refs]).score
         our_b = sacrebleu.corpus_bleu(mine, [refs]).score
         deltas.append(our_c - raw_c)
         print(f"| {src}→{tgt} | {route.label} | {raw_c:.2f} | {our_c:.2f} | {our_c - raw_c:+.2f} "
-              f"| {raw_b:.2f} | {our_b:.2f} |", flush=True)  # fmt: skip
+              f"| {halves[0]:+.2f} | {halves[1]:+.2f} | {raw_b:.2f} | {our_b:.2f} |",
+              flush=True)  # fmt: skip
         if args.tricks:
-            for name in ("names", "urls", "numbers", "quotes", "normalise", "case"):
+            for name in tricks:
                 flipped = replace(default, **{name: not getattr(default, name)})
                 other = sacrebleu.corpus_chrf(ours(route, source, flipped), [refs]).score
                 # Effect of the trick = score with it on minus score with it off.
@@ -125,26 +153,25 @@ def main() -> None:
             print(f"| {name} | {getattr(default, name)} | {sum(values) / len(values):+.3f} "
                   f"| {min(values):+.3f} | {max(values):+.3f} |")  # fmt: skip
         print()
-    # Throughput on a ~20k-word batch: whole sentences until 20,000 words.
+    if args.no_speed:
+        return
+    # Throughput on a ~20k-word batch per direction (one engine call per hop for both).
     print("| direction | raw words/s | ours words/s | ratio |")
     print("|---|---|---|---|")
-    for src, tgt in [("en", "es"), ("fr", "en"), ("it", "fr")]:
-        if src not in langs or tgt not in langs:
-            continue
-        pool = load(args.data, src)
-        batch: list[str] = []
-        words = 0
-        while words < 20_000:
-            line = pool[len(batch) % len(pool)]
-            batch.append(line)
-            words += len(line.split())
+    total_words, total_raw, total_ours = 0, 0.0, 0.0
+    for src, tgt in directions:
+        batch, words = batch_of(load(args.data, src))
         route = router.route(src, tgt)
         assert route is not None
         _, raw_t = timed(raw_apertium, batch, src, tgt)
         _, our_t = timed(ours, route, batch, default)
-        print(
-            f"| {src}→{tgt} | {words / raw_t:,.0f} | {words / our_t:,.0f} | {raw_t / our_t:.2f} |"
-        )
+        total_words += words
+        total_raw += raw_t
+        total_ours += our_t
+        print(f"| {src}→{tgt} | {words / raw_t:,.0f} | {words / our_t:,.0f} "
+              f"| {raw_t / our_t:.2f} |", flush=True)  # fmt: skip
+    print(f"| all | {total_words / total_raw:,.0f} | {total_words / total_ours:,.0f} "
+          f"| {total_raw / total_ours:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

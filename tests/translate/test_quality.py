@@ -6,7 +6,7 @@ import pytest
 
 from polynews.config import defaults
 from polynews.translate.apertium import ApertiumBackend
-from polynews.translate.quality import Protector, Tricks, match_case, normalise
+from polynews.translate.quality import Protector, Tricks, match_case, normalise, typography
 from polynews.translate.router import Router
 from polynews.translate.service import Translator, translate_lines
 
@@ -16,6 +16,14 @@ def test_normalise_spaces_and_punctuation() -> None:
     assert normalise("Quoi ? Oui : non !", "fr") == "Quoi ? Oui : non !"
     assert normalise("What ? Yes : no !", "en") == "What? Yes: no!"
     assert normalise("40 % más", "es") == "40 % más"  # the space before % is the source's
+
+
+def test_typography_straightens_quotes_for_english_and_italian_only() -> None:
+    assert typography("Il a dit « oui » et “non”.", "en") == 'Il a dit "oui" et "non".'
+    assert typography("«\u00a0sì\u00a0»", "it") == '"sì"'
+    assert typography("Dijo « sí ».", "es") == "Dijo « sí »."
+    assert typography("Il a dit « oui ».", "fr") == "Il a dit « oui »."
+    assert typography("un « seul", "en") == "un « seul"  # unpaired: left alone
 
 
 def test_match_case_only_lowers_a_capitalised_fragment() -> None:

@@ -77,6 +77,32 @@ def test_preferences_pick_or_forbid_the_pivot() -> None:
         parse_preferences(["fr>en"])
 
 
+def test_preferred_pivot_replaces_a_direct_rule_pair_only() -> None:
+    hops = {("fr", "ca"), ("ca", "es")}
+    rule = TableBackend("rules", "rule", {("fr", "es"), *hops})
+    prefs = parse_preferences(["fr-es:ca"])
+    route = Router([rule], preferences=prefs).route("fr", "es")
+    assert route is not None and route.label == "rules fr→ca→es"
+    assert Router([rule]).route("fr", "es").label == "rules fr→es"  # type: ignore[union-attr]
+    neural = TableBackend("nmt", "neural", {("fr", "es")})
+    route = Router([rule, neural], preferences=prefs).route("fr", "es")
+    assert route is not None and route.label == "nmt fr→es"
+    # A pivot whose hops are worse than the direct engine never replaces it.
+    mixed = [TableBackend("r", "rule", hops), TableBackend("llm", "llm", {("fr", "es")})]
+    route = Router(mixed, preferences=prefs).route("fr", "es")
+    assert route is not None and route.label == "llm fr→es"
+
+
+def test_builtin_table_holds_measured_choices_only() -> None:
+    rule = TableBackend(
+        "rules", "rule", {(a, b) for a in ("en", "es", "ca", "fr") for b in ("es", "ca", "en")}
+    )
+    router = Router([rule], pivots=["es", "ca"])
+    assert router.route("fr", "en").pivot == "es"  # type: ignore[union-attr]
+    assert router.route("en", "fr") is None  # no en->ca->fr hop here: nothing to fall back on
+    assert router.route("en", "es").pivot is None  # type: ignore[union-attr]
+
+
 def test_nothing_to_nothing() -> None:
     router = Router([TableBackend("a", "rule", {("fr", "es")})])
     assert router.route("de", "en") is None
@@ -91,7 +117,9 @@ def test_apertium_covers_twelve_of_thirty_site_directions(apertium: ApertiumBack
     assert len(table) == 30 and len(covered) == 12
     assert covered[("fr", "en")] == "apertium fr→es→en"
     assert covered[("en", "es")] == "apertium en→es"
-    assert covered[("it", "fr")] == "apertium it→es→fr"
+    assert covered[("it", "fr")] == "apertium it→ca→fr"  # the measured table
+    assert covered[("fr", "it")] == "apertium fr→ca→it"
+    assert covered[("it", "en")] == "apertium it→es→en"
     assert not any("de" in d or "uk" in d for d in covered)
 
 

