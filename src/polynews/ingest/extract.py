@@ -58,6 +58,8 @@ _EXTRACTOR_OPTIONS: dict[str, Any] = {
 
 # htmldate returns the time of day too when asked for it; naive results get UTC.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# What htmldate returns when all it found is a year (a copyright line, a year in the text).
+_NEW_YEAR = datetime(2000, 1, 1)
 
 _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
@@ -86,6 +88,11 @@ _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 _SPLIT_MARK = "\n"
 # Less body text than this is a menu or an error page, not an article.
 _MIN_TEXT_CHARS = 40
+# Where a headline, kicker and byline can sit at the top of the body, and their sizes.
+_TOP_LINES = 4
+_MAX_KICKER_WORDS = 6
+_MAX_BYLINE_WORDS = 12
+_MAX_NAME_WORDS = 5
 
 
 def extract_article(
@@ -111,41 +118,42 @@ def extract_article(
     base = url or (entry.url if entry else None)
 
     options = Extractor(output_format="python", url=base, **_EXTRACTOR_OPTIONS)
+    # Metadata first: the body pass below prunes bylines, kickers and dates in place.
+    page_url = _canonical_url(tree, base)
+    meta = _metadata(tree, where)
+    language = _declared_language(tree)
+    image = _meta_url(tree, ("og:image", "og:image:url", "twitter:image"), base)
+    published = _published(tree, entry, page_url or base, options.date_params, where)
+    outlet = _clean(meta.sitename)
+    title = _clean(meta.title) or (_clean(entry.title) if entry else None)
+    if title:
+        title = strip_site_suffix(title, outlet, page_url or base)
+    author = _author(meta.author) or (_author(entry.author) if entry else None)
+    headlines = _headlines(tree, title)
+
+    _prune(tree)
     document = bare_extraction(tree, options=options)
     paragraphs = _paragraphs(document.body) if isinstance(document, Document) else []
+    paragraphs = _trim_furniture(paragraphs, headlines, author)
     if not isinstance(document, Document) or sum(map(len, paragraphs)) < _MIN_TEXT_CHARS:
         raise ExtractError(
             f"no article text found in page {where}: it may be an index page, a paywall, "
             "or rendered by JavaScript; add the article URLs instead of this page"
         )
-
-    page_url = _canonical_url(tree, base)
-    meta = _metadata(tree, page_url or base, options.date_params, where)
-    outlet = _clean(meta.sitename)
-    title = _clean(meta.title) or (_clean(entry.title) if entry else None)
-    if title:
-        title = strip_site_suffix(title, outlet, page_url or base)
-        # trafilatura keeps the <h1> as the first block; the title is shown on its own.
-        if len(paragraphs) > 1 and _squash(paragraphs[0]) in _headlines(tree, title):
-            paragraphs = paragraphs[1:]
-    author = _clean(meta.author) or (_clean(entry.author) if entry else None)
-    published = _published(tree, meta.date, entry, where)
     return ExtractedArticle(
         title=title,
         author=author,
         published=published,
         outlet=outlet,
-        language=_declared_language(tree),
+        language=language,
         canonical_url=page_url,
-        image=_meta_url(tree, ("og:image", "og:image:url", "twitter:image"), base),
+        image=image,
         paragraphs=paragraphs,
     )
 
 
-def _metadata(
-    tree: lxml.html.HtmlElement, url: str | None, date_params: dict[str, Any], where: str
-) -> Document:
-    """Title, author, outlet and date, by trafilatura's metadata readers in their order."""
+def _metadata(tree: lxml.html.HtmlElement, where: str) -> Document:
+    """Title, author and outlet, by trafilatura's metadata readers in their order."""
     meta = examine_meta(tree)  # OpenGraph and <meta> tags
     if meta.author and " " not in meta.author:
         meta.author = None  # a single word there is mostly a handle or a desk name
@@ -155,21 +163,206 @@ def _metadata(
     except Exception as exc:
         logger.debug("stage=extract url=%s JSON-LD ignored: %s", where, exc)
     meta.title = meta.title or extract_title(tree)
-    meta.author = meta.author or extract_author(tree)
+    meta.author = meta.author or extract_author(tree) or _byline(tree)
     meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
-    # A date in the URL has no time of day; let the page's own timestamps win over it.
-    meta.date = find_date(
-        tree,
-        **{**date_params, "url": url, "outputformat": _DATE_FORMAT, "deferred_url_extractor": True},
-    )
     meta.clean_and_trim()
     return meta
 
 
-def _headlines(tree: lxml.html.HtmlElement, title: str) -> set[str]:
-    found = {_squash(title)}
+def _headlines(tree: lxml.html.HtmlElement, title: str | None) -> set[str]:
+    """The page's headline in every form it may take inside the body (squashed)."""
+    found = {_squash(title)} if title else set()
     found.update(_squash(h1.text_content()) for h1 in tree.iterfind(".//h1"))
+    found.discard("")
     return found
+
+
+# Elements whose content the HTML parser keeps as raw text, real tags included. Once they
+# are gone every text node left is text the page meant as text (which may quote markup,
+# escaped in the source: that is content, and it is escaped again on output).
+_RAW_TEXT_TAGS = (
+    "script", "style", "textarea", "xmp", "plaintext", "noembed", "noframes", "iframe", "title",
+)  # fmt: skip
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr", "td", "th", "caption", "colgroup"})
+# A table holding headings, other tables or cells of several paragraphs lays a page out;
+# read as a data table, its whole content would come out as one glued row.
+_LAYOUT_TABLE = lxml.etree.XPath(
+    "boolean(.//table or .//h1 or .//h2 or .//h3 or .//article"
+    " or .//*[self::td or self::th][count(.//p) > 1])"
+)
+_HINTED = lxml.etree.XPath("//*[@class or @id]")
+_HINT_WORD = re.compile(r"[a-z0-9]+")
+# Page furniture by the words of its class and id, in the languages the demo's outlets
+# (and most of the web) name them in. Substrings for the unambiguous stems, whole words
+# for short ones ("tag" is inside "stage", "autor" inside "autorun").
+_COMMENTS_HINT = re.compile(r"comment(?!ary)|comentari|kommentar|komentar|reactions|opiniones")
+_PROMO_HINT = re.compile(r"subscri|abonn|abbona|suscri|paywall|newsletter|peredplat|podpisk")
+# Related-article boxes; dropped only when mostly links, as "read more" also names bodies.
+_RELATED_HINT = re.compile(
+    r"related|relacionad|correlat|leer-?mas|lea-?tambien|voir-?aussi|lire-?aussi"
+    r"|leggi-?anche|mehr-?zum-?thema|see-?also|read-?more|more-?stories"
+)
+_CONTAINER_WORDS = frozenset(
+    {"list", "box", "wrap", "wrapper", "container", "block", "area", "links", "line", "cloud"}
+)
+_FOOTER_WORDS = frozenset({"footer", "pie", "piede", "pied", "fuss", "fusszeile", "podval"})
+_TAG_WORDS = frozenset(
+    {"tag", "tags", "taglist", "keywords", "schlagworte", "stichworte", "etiquetas", "etichette"}
+)
+_KICKER_WORDS = frozenset(
+    {"kicker", "occhiello", "dachzeile", "overline", "eyebrow", "surtitre", "antetitulo"}
+)
+_BYLINE_WORDS = frozenset(
+    {
+        "byline", "author", "authors", "autore", "autori", "autor", "autoren", "auteur",
+        "auteurs", "autorenzeile", "verfasser", "avtor", "firma", "signature",
+    }
+)  # fmt: skip
+# Most words each kind of box holds; a longer element is content that borrowed the name.
+_MAX_WORDS = {"promo": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
+# Share of a related box's text that is link text.
+_MIN_RELATED_LINK_SHARE = 0.5
+# An element holding this share of the page's text is the page, whatever its class says.
+_MAX_PRUNED_SHARE = 0.5
+# A javascript: link around a sentence or more is text with a click handler, not a link.
+_MIN_LINKED_TEXT_WORDS = 8
+
+
+def _prune(tree: lxml.html.HtmlElement) -> None:
+    """Prepare the tree for trafilatura, in place: what it should read, and as what.
+
+    Raw-text elements go; layout tables become plain blocks; comment threads, in-article
+    subscription boxes, tag lists, kickers and bylines go by their class and id words;
+    long javascript: links become the text they wrap.
+    """
+    lxml.etree.strip_elements(tree, *_RAW_TEXT_TAGS, with_tail=False)
+    for table in list(tree.iter("table")):
+        if (table.get("role") or "").lower() in ("presentation", "none") or _LAYOUT_TABLE(table):
+            _untable(table)
+    page_chars = 0
+    for element in _HINTED(tree):
+        kind = _furniture_kind(element)
+        if kind is None or element.getparent() is None or element.tag in ("html", "body"):
+            continue
+        text = element.text_content()
+        if kind == "related" and _linked_chars(element) < _MIN_RELATED_LINK_SHARE * len(text):
+            continue
+        limit = _MAX_WORDS.get(kind)
+        if limit is not None and len(text.split()) > limit:
+            continue
+        if limit is None:
+            page_chars = page_chars or len(tree.text_content())
+            if len(text) > _MAX_PRUNED_SHARE * page_chars:
+                continue
+        element.drop_tree()
+    for link in list(tree.iter("a")):
+        href = "".join((link.get("href") or "").split()).lower()
+        if href.startswith("javascript:") and (
+            len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS
+        ):
+            link.drop_tag()
+
+
+def _untable(table: lxml.html.HtmlElement) -> None:
+    """Turn a layout table and its rows and cells (not nested tables) into divs."""
+    stack = [table]
+    while stack:
+        element = stack.pop()
+        element.tag = "div"
+        stack.extend(child for child in element if child.tag in _TABLE_PARTS)
+
+
+def _linked_chars(element: lxml.html.HtmlElement) -> int:
+    return sum(len(link.text_content()) for link in element.iter("a"))
+
+
+def _hint_name(token: str) -> str:
+    """What one class or id token names: its last word, before any container word.
+
+    "entry-tags" and "tags-list" name tags; "tag-economy" (a WordPress post class) names
+    a topic, and "author-1" a number.
+    """
+    words = _HINT_WORD.findall(token)
+    while len(words) > 1 and words[-1] in _CONTAINER_WORDS:
+        words.pop()
+    return words[-1] if words else ""
+
+
+def _furniture_kind(element: lxml.html.HtmlElement) -> str | None:
+    """Which kind of page furniture an element's class and id name, if any."""
+    hint = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    if _COMMENTS_HINT.search(hint):
+        return "comments"
+    if _PROMO_HINT.search(hint):
+        return "promo"
+    if _RELATED_HINT.search(hint):
+        return "related"
+    named = {_hint_name(token) for token in hint.split()}
+    if named & _FOOTER_WORDS:
+        return "footer"
+    if named & _TAG_WORDS:
+        return "tags"
+    if named & _KICKER_WORDS:
+        return "kicker"
+    if named & _BYLINE_WORDS:
+        return "byline"
+    return None
+
+
+_AUTHOR_PREFIX = re.compile(
+    r"^(?:written by|by|par|por|di|a cura di|von|автор(?:ка|и|ы)?|text[eo]?\s*:|testo\s*:)"
+    r"\s*:?\s+",
+    re.IGNORECASE,
+)
+# Where a byline's name ends: a date, a separator or a comma follows it.
+_NAME_END = re.compile(r"\s[-|·•–—]\s|[,|·•\d]")
+
+
+def _author(value: str | None) -> str | None:
+    """An author's name without the "By"/"Par"/"Автор:" a byline puts before it."""
+    text = _clean(value)
+    if not text:
+        return None
+    return _AUTHOR_PREFIX.sub("", text, count=1).strip() or text
+
+
+def _byline(tree: lxml.html.HtmlElement) -> str | None:
+    """The name in the first element a class or id calls a byline, in any language."""
+    for element in _HINTED(tree):
+        if _furniture_kind(element) != "byline":
+            continue
+        text = " ".join(element.text_content().split())
+        name = _author(_NAME_END.split(text, maxsplit=1)[0])
+        if name and 2 <= len(name.split()) <= _MAX_NAME_WORDS:
+            return name
+    return None
+
+
+def _trim_furniture(paragraphs: list[str], headlines: set[str], author: str | None) -> list[str]:
+    """Drop the headline, a kicker above it and a byline below it from the body's top.
+
+    trafilatura keeps those when they sit in the article's container; the title and
+    author are shown on their own.
+    """
+    top = paragraphs[:_TOP_LINES]
+    heads = [i for i, line in enumerate(top) if _squash(line) in headlines]
+    dropped: set[int] = set(heads)
+    start = heads[-1] + 1 if heads else 0
+    # Short lines above the headline are its kicker ("Politics", "Cronaca").
+    if heads and all(len(line.split()) <= _MAX_KICKER_WORDS for line in top[: heads[-1]]):
+        dropped.update(range(start))
+    name = _squash(author) if author else ""
+    for i in range(start, min(start + _TOP_LINES, len(paragraphs))):
+        line = paragraphs[i]
+        if i in dropped:
+            continue
+        if len(line.split()) > _MAX_BYLINE_WORDS:
+            break
+        if name and name in _squash(line):
+            dropped.add(i)
+            break
+    kept = [line for i, line in enumerate(paragraphs) if i not in dropped]
+    return kept or paragraphs
 
 
 def article_to_json(article: ExtractedArticle) -> dict[str, object]:
@@ -339,7 +532,9 @@ def _add_lines(text: str | None, out: list[str]) -> None:
     if not text:
         return
     for line in text.split(_SPLIT_MARK):
-        cleaned = _clean(line)
+        # Body text comes from text nodes only (_prune dropped the raw-text elements):
+        # markup quoted in it was escaped in the source and is part of the article.
+        cleaned = " ".join(_CONTROL.sub("", line).split())
         if cleaned:
             out.append(cleaned)
 
@@ -348,8 +543,8 @@ def _clean(text: str | None) -> str | None:
     """Plain text on one line: no markup-like fragments, no control characters."""
     if not text:
         return None
-    # Never let anything tag-shaped through, even text the page escaped on purpose:
-    # the output ends up in pages, feeds and translation prompts.
+    # Metadata comes from attributes and raw-text elements (<title>) too, where tags are
+    # not parsed: nothing tag-shaped goes through there, escaped or not.
     text = _TAG_LIKE.sub(" ", text)
     text = _CONTROL.sub("", text)
     text = " ".join(text.split())
@@ -382,22 +577,56 @@ def _page_timestamp(tree: lxml.html.HtmlElement) -> datetime | None:
 
 
 def _published(
-    tree: lxml.html.HtmlElement, found: str | None, entry: FeedEntry | None, where: str
+    tree: lxml.html.HtmlElement,
+    entry: FeedEntry | None,
+    url: str | None,
+    date_params: dict[str, Any],
+    where: str,
 ) -> datetime | None:
-    """The page's own timestamp, else htmldate's date, refined or replaced by the feed's.
+    """The publication time: the page's own timestamp, else the best-founded date there is.
 
-    htmldate often knows only the day; a feed entry's time on that same day is more
-    precise, and the order of publication decides which of two copies is the original.
+    In order of trust: a timestamp in the page's markup; a date htmldate reads from
+    markup or the URL (refined by the feed's time on the same day, since the order of
+    publication decides which of two copies is the original); the feed's date; and
+    last, a date htmldate finds in the visible text. That last search runs only when
+    nothing else dates the page, and a bare year (a copyright line, "stolen in 1998")
+    is no publication date at all.
     """
     stamped = _page_timestamp(tree)
     if stamped is not None:
         return stamped
-    dated = _parse_date(found, where)
     fed = _aware(entry.published) if entry and entry.published else None
+    dated = _find_date(tree, url, date_params, where, extensive=fed is None)
     if dated is None:
         return fed
     if fed is not None and dated.time() == datetime.min.time() and dated.date() == fed.date():
         return fed
+    return dated
+
+
+def _find_date(
+    tree: lxml.html.HtmlElement,
+    url: str | None,
+    date_params: dict[str, Any],
+    where: str,
+    *,
+    extensive: bool,
+) -> datetime | None:
+    found = find_date(
+        tree,
+        **{
+            **date_params,
+            "extensive_search": extensive,
+            "url": url,
+            "outputformat": _DATE_FORMAT,
+            # A date in the URL has no time of day; let the page's timestamps win over it.
+            "deferred_url_extractor": True,
+        },
+    )
+    dated = _parse_date(found, where)
+    if extensive and dated and dated.replace(year=2000, tzinfo=None) == _NEW_YEAR:
+        logger.debug("stage=extract url=%s bare year ignored as a date value=%s", where, found)
+        return None
     return dated
 
 
