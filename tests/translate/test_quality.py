@@ -66,6 +66,16 @@ def test_names_and_numbers_survive_every_route(apertium: ApertiumBackend, target
 
 
 @pytest.mark.apertium
+def test_name_spans_keep_titles_and_place_words_translatable(apertium: ApertiumBackend) -> None:
+    protector = Protector(Tricks(urls=False), lambda ls: apertium.analyse(ls, "en", "es"))
+    text = "The United States President Donald Trump saw the Artibonite River."
+    [item] = protector.protect([text])
+    assert sorted(item.spans.values()) == ["Donald Trump"]  # not "President", not "River"
+    [item] = protector.protect(["Choe Son Hui met Emma Stone."])
+    assert sorted(item.spans.values()) == ["Choe Son Hui", "Emma Stone"]
+
+
+@pytest.mark.apertium
 def test_raw_engine_does_mangle_the_names(apertium: ApertiumBackend) -> None:
     # Guards the test above: without protection the engine really breaks these names.
     raw = apertium.translate(["Kim Jong Un a rencontré Choe Son Hui."], "fr", "es")[0]

@@ -31,6 +31,7 @@ _ISO3_TO_ISO1 = {
     "pol": "pl", "ron": "ro", "arg": "an", "eus": "eu", "bel": "be",
 }  # fmt: skip
 
+_PLACE_TAGS = ("<loc>", "<top>", "<org>", "<al>")
 _BLOCK = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _MODE_DIR = re.compile(r"/usr/share/apertium/(apertium-[a-z_-]+)/")
 _AUTOMORF = re.compile(r"lt-proc\s+(?:-\w+\s+)*'?([^'\s|]+\.automorf\.bin)'?")
@@ -58,6 +59,16 @@ class Unit:
     def proper_noun(self) -> bool:
         """True when the analyser only knows the word as a proper noun (or not at all)."""
         return all("<np>" in reading for reading in self.tags)
+
+    @property
+    def person(self) -> bool:
+        """True when one reading is a person's first name or surname."""
+        return any("<ant>" in reading or "<cog>" in reading for reading in self.tags)
+
+    @property
+    def place(self) -> bool:
+        """True when one reading is a place or organisation name."""
+        return any(tag in reading for reading in self.tags for tag in _PLACE_TAGS)
 
 
 class ApertiumBackend:

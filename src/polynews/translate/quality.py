@@ -37,6 +37,16 @@ class LexicalUnit(Protocol):
         """True when the word is only a proper noun, or unknown."""
         ...
 
+    @property
+    def person(self) -> bool:
+        """True when the word can be a person's first name or surname."""
+        ...
+
+    @property
+    def place(self) -> bool:
+        """True when the word can be a place or organisation name."""
+        ...
+
 
 Analyser = Callable[[Sequence[str]], "Sequence[Sequence[LexicalUnit]] | None"]
 """Analyses lines of words (one list of units per line), or returns None if it cannot."""
@@ -113,9 +123,11 @@ def name_spans(
     """Character spans of names an engine would mangle, in runs of capitalised words.
 
     A run's units are classed as names (proper noun or unknown) or words. A span starts
-    at the first name, takes following names and a single word between two names, and a
-    word ending the run ("Kim Jong Un", "Choe Son Hui", "Donald Trump"); it is kept only
-    if it holds a word (else the engine leaves it alone) and two units or more.
+    at the first name, takes following names, a single word between two names unless
+    the first is a place ("Choe Son Hui", not "United States President Donald"), and a
+    word ending the run after a person's name ("Donald Trump", "Kim Jong Un", not
+    "Artibonite River", whose "River" should be translated); it is kept only if it
+    holds a word (else the engine leaves it alone) and two units or more.
     """
     spans: list[tuple[int, int]] = []
     words = list(_WORD.finditer(text))
@@ -166,9 +178,11 @@ def _spans_in_run(
         while end + 1 < len(units):
             if is_name[end + 1]:
                 end += 1
-            elif end + 2 < len(units) and is_name[end + 2]:
+            elif end + 2 < len(units) and is_name[end + 2] and not units[end].place:
+                # "Choe Son Hui", but not "United States President Donald Trump".
                 end += 2
-            elif end + 2 == len(units):
+            elif end + 2 == len(units) and units[end].person:
+                # "Donald Trump", "Kim Jong Un", but not "Artibonite River".
                 end += 1
                 break
             else:
