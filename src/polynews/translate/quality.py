@@ -178,11 +178,21 @@ def _spans_in_run(
         while end + 1 < len(units):
             if is_name[end + 1]:
                 end += 1
-            elif end + 2 < len(units) and is_name[end + 2] and not units[end].place:
+            elif (
+                end + 2 < len(units)
+                and is_name[end + 2]
+                and not units[end].place
+                and len(units[end + 1].surface) <= _SYLLABLE
+            ):
                 # "Choe Son Hui", but not "United States President Donald Trump".
                 end += 2
-            elif end + 2 == len(units) and units[end].person:
-                # "Donald Trump", "Kim Jong Un", but not "Artibonite River".
+            elif (
+                end + 2 == len(units)
+                and units[end].person
+                and (end == k or len(units[end + 1].surface) <= _SYLLABLE)
+            ):
+                # "Kim Jong Un", "Donald Trump", but not "Artibonite River" (no person)
+                # or "Commons Administrator Adam Cuerden" (a long word after two names).
                 end += 1
                 break
             else:
@@ -191,6 +201,10 @@ def _spans_in_run(
             spans.append((offsets[k][0], offsets[end][1]))
         k = end + 1
     return spans
+
+
+_SYLLABLE = 3
+"""Longest known word taken inside a name: the syllables of East Asian names ("Son", "Un")."""
 
 
 class Protector:
