@@ -14,6 +14,22 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Letters that Unicode decomposition does not reduce to ASCII.
+_LIGATURES = str.maketrans(
+    {
+        "œ": "oe",
+        "Œ": "Oe",
+        "æ": "ae",
+        "Æ": "Ae",
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+    }
+)
 
 SWITCH_PARAM = "switch"
 """Query parameter the language switcher adds; the server then remembers the choice."""
@@ -21,7 +37,11 @@ SWITCH_PARAM = "switch"
 
 def slugify(title: str, *, fallback: str = "article", max_length: int = 60) -> str:
     """An ASCII slug for a title ('Élections à Lyon' -> 'elections-a-lyon')."""
-    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    ascii_text = (
+        unicodedata.normalize("NFKD", title.translate(_LIGATURES))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
     slug = _NON_WORD.sub("-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]

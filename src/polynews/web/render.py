@@ -108,6 +108,7 @@ class Renderer:
             "site_title": self.site_title,
             "link": link,
             "css": link.href("/static/style.css"),
+            "icon": link.href("/static/favicon.svg"),
             "home": link.href(paths.home_path(lang)),
             "search_action": None if link.export else link.href(paths.search_path(lang)),
             "rss": link.href(paths.feed_path(lang, "rss")),
