@@ -328,3 +328,178 @@ def test_article_to_json_has_exactly_the_documented_keys() -> None:
 )
 def test_strip_site_suffix(title: str, outlet: str | None, url: str | None, expected: str) -> None:
     assert strip_site_suffix(title, outlet, url) == expected
+
+
+LONG = [
+    "The regional water board said on Monday that the reservoir is back to its normal level "
+    "after a wet autumn, and that the restrictions in force since July are lifted at once.",
+    "Engineers will still inspect the dam wall next spring, as they do every five years, "
+    "and the board expects no closure of the footpath along the northern shore this time.",
+    "Farmers in the valley welcomed the news but asked for a clearer plan for dry summers, "
+    "which they say are becoming more frequent, and for help with storing rainwater on farms.",
+]
+
+
+def article_page(before: str = "", after: str = "", inside: str = "", head: str = "") -> str:
+    """A plain article page with furniture placed before, inside and after its body."""
+    body = f"<p>{LONG[0]}</p><p>{LONG[1]}</p>{inside}<p>{LONG[2]}</p>"
+    return page(
+        f"<main><article><h1>Reservoir full again</h1>{before}"
+        f"<div class='body'>{body}</div>{after}</article></main>",
+        head=f"<meta property='og:title' content='Reservoir full again'>{head}",
+    )
+
+
+def test_layout_table_keeps_the_paragraphs_apart() -> None:
+    cells = "".join(f"<p>{text}</p>" for text in LONG)
+    html = page(
+        "<table width='100%'><tr><td><div id='top'><a href='/'>Home</a></div>"
+        f"<h1>Reservoir full again</h1><div id='text'>{cells}</div></td></tr></table>"
+    )
+    assert extract_article(html).paragraphs == LONG
+
+
+def test_data_table_is_still_read_row_by_row() -> None:
+    table = (
+        "<table><tr><th>Reservoir</th><th>Level</th></tr>"
+        "<tr><td>North lake</td><td>98 %</td></tr><tr><td>Old mill pond</td><td>87 %</td></tr>"
+        "</table>"
+    )
+    paragraphs = extract_article(article_page(inside=table)).paragraphs
+    assert "North lake | 98 %" in paragraphs
+    assert "Old mill pond | 87 %" in paragraphs
+
+
+@pytest.mark.parametrize(
+    ("byline", "name"),
+    [
+        ("By Jane Roe", "Jane Roe"),
+        ("Par Jean Dupont", "Jean Dupont"),
+        ("Por Ana Ruiz Olmedo", "Ana Ruiz Olmedo"),
+        ("di Francesca Lodi", "Francesca Lodi"),
+        ("Von Jonas Weber", "Jonas Weber"),
+        ("Автор Ірина Коваль", "Ірина Коваль"),
+        ("Автор: Ірина Коваль", "Ірина Коваль"),
+        ("Автор: Наталья Орлова", "Наталья Орлова"),
+    ],
+)
+def test_author_prefix_is_stripped_and_the_byline_left_out(byline: str, name: str) -> None:
+    for hint in ("byline", "autore", "news-author", "autorenzeile"):
+        article = extract_article(article_page(before=f"<p class='{hint}'>{byline}</p>"))
+        assert article.author == name, hint
+        assert article.paragraphs == LONG, hint
+    entry = FeedEntry(url="https://x.example/a", author=byline)
+    assert extract_article(article_page(), entry=entry).author == name
+
+
+def test_a_name_that_starts_like_a_prefix_is_kept() -> None:
+    entry = FeedEntry(url="https://x.example/a", author="Bypass Smith")
+    assert extract_article(article_page(), entry=entry).author == "Bypass Smith"
+
+
+def test_furniture_is_left_out_by_its_class_and_id_words() -> None:
+    article = extract_article(
+        article_page(
+            before="<span class='article__kicker'>Environment</span>",
+            inside="<div class='encart-abonnement'><p>This article is offered to you. "
+            "Subscribe to support independent news.</p></div>",
+            after="<div class='entry-tags'>Tags: <a href='/t/water'>water</a>, "
+            "<a href='/t/farming'>farming</a></div>"
+            "<div class='news-comments'><div class='item'><b>Olena</b>"
+            "<span>Thank you for the news, a really important topic for the region.</span>"
+            "</div></div><div id='leserkommentare'><p>Endlich gute Nachrichten aus dem Tal, "
+            "danke für den Bericht.</p></div>"
+            "<div id='leer-mas'><a href='/a'>Dry summers ahead, say farmers in the valley</a>"
+            "<br><a href='/b'>Dam inspection planned for spring</a></div>",
+        )
+    )
+    assert article.paragraphs == LONG
+
+
+def test_a_body_named_after_furniture_is_kept() -> None:
+    # WordPress post classes ("tag-economy", "author-3") and a subscriber-only body.
+    paragraphs = [f"{text} (Part {n}.)" for n in range(3) for text in LONG]
+    html = page(
+        "<div class='post tag-economy author-3'><h1>Reservoir full again</h1>"
+        f"<div class='subscriber-content'>{''.join(f'<p>{t}</p>' for t in paragraphs)}</div>"
+        "</div>"
+    )
+    assert extract_article(html).paragraphs == paragraphs
+
+
+def test_escaped_markup_is_text_and_raw_text_elements_never_leak() -> None:
+    quoted = (
+        "The page briefly showed the raw code &lt;script&gt;alert('opening')&lt;/script&gt; "
+        "instead of the welcome page, a glitch the company blamed on a contractor."
+    )
+    hostile = "".join(
+        f"<{tag}><script>alert('x')</script><b>{tag} content</b></{tag}>"
+        for tag in ("textarea", "xmp", "noembed", "noframes", "iframe", "noscript", "style")
+    )
+    article = extract_article(article_page(inside=f"<p>{quoted}</p>{hostile}"))
+    body = "\n".join(article.paragraphs)
+    assert "raw code <script>alert('opening')</script> instead" in body
+    assert "alert('x')" not in body
+    assert "content" not in body
+    assert article.paragraphs == [LONG[0], LONG[1], body.split("\n")[2], LONG[2]]
+
+
+def test_text_wrapped_in_a_javascript_link_is_kept() -> None:
+    last = "<p><a href='javascript:openStatement()'>The full statement of the board is on its website.</a></p>"  # noqa: E501
+    paragraphs = extract_article(article_page(inside=last)).paragraphs
+    assert "The full statement of the board is on its website." in paragraphs
+
+
+def test_a_year_is_not_a_publication_date() -> None:
+    html = article_page(
+        inside="<p>The reservoir was last this full in 1998, before the new dam was built.</p>",
+        after="<footer>© 2019 The Valley Times</footer>",
+    )
+    assert extract_article(html).published is None
+    entry = FeedEntry(url="https://x.example/a", published=datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
+    assert extract_article(html, entry=entry).published == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def test_the_page_date_is_refined_by_the_feed_time_on_the_same_day() -> None:
+    html = article_page(head="<meta name='date' content='2025-03-01'>")
+    assert extract_article(html).published == datetime(2025, 3, 1, tzinfo=UTC)
+    entry = FeedEntry(url="https://x.example/a", published=datetime(2025, 3, 1, 9, 30, tzinfo=UTC))
+    assert extract_article(html, entry=entry).published == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    later = FeedEntry(url="https://x.example/a", published=datetime(2025, 3, 4, 9, 30, tzinfo=UTC))
+    assert extract_article(html, entry=later).published == datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def test_kicker_headline_and_byline_are_trimmed_from_the_top() -> None:
+    html = page(
+        "<div class='articolo'><span>Cronaca</span><h2>Reservoir full again</h2>"
+        "<p>Jane Roe - 01.03.2025</p>"
+        f"<div>{''.join(f'<p>{t}</p>' for t in LONG)}</div></div>",
+        head="<meta property='og:title' content='Reservoir full again'>",
+    )
+    entry = FeedEntry(url="https://x.example/a", author="Jane Roe")
+    article = extract_article(html, entry=entry)
+    assert article.title == "Reservoir full again"
+    assert article.paragraphs == LONG
+
+
+def test_a_first_sentence_naming_the_author_is_kept() -> None:
+    first = "Jane Roe reports from the dam."
+    html = article_page(before=f"<p>{first}</p>")
+    entry = FeedEntry(url="https://x.example/a", author="Jane Roe")
+    assert extract_article(html, entry=entry).paragraphs[0] == first
+
+
+def test_a_dateline_at_the_top_is_left_out_but_dated_text_is_kept() -> None:
+    for dateline in ("October 12, 2017", "20.11.2019 - 11:28 AMT", "Updated at 1:23 p.m."):
+        article = extract_article(article_page(before=f"<p>{dateline}</p>"))
+        assert article.paragraphs == LONG, dateline
+    html = article_page(before="<p>In 2019 the dam was full.</p>")
+    assert extract_article(html).paragraphs[0] == "In 2019 the dam was full."
+
+
+def test_text_straight_in_a_container_does_not_glue_the_paragraphs() -> None:
+    html = page(
+        "<div class='story'>Filed from the valley<div>"
+        f"{''.join(f'<p>{text}</p>' for text in LONG)}</div></div>"
+    )
+    assert extract_article(html).paragraphs == ["Filed from the valley", *LONG]

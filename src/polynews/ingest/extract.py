@@ -93,6 +93,11 @@ _TOP_LINES = 4
 _MAX_KICKER_WORDS = 6
 _MAX_BYLINE_WORDS = 12
 _MAX_NAME_WORDS = 5
+# A dateline: a year, a numeric date or a time of day, and at most a month and a zone.
+_DATE_TOKEN = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\b\d{1,2}:\d\d\b")
+_MAX_DATELINE_WORDS = 8
+_MAX_DATELINE_LETTERS = 3
+_SENTENCE_ENDS = (".", "!", "?", "…", ":", '"', "»", "”", "“")
 
 
 def extract_article(
@@ -222,8 +227,10 @@ _BYLINE_WORDS = frozenset(
 _MAX_WORDS = {"promo": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
 # Share of a related box's text that is link text.
 _MIN_RELATED_LINK_SHARE = 0.5
-# An element holding this share of the page's text is the page, whatever its class says.
-_MAX_PRUNED_SHARE = 0.5
+# An element holding the headline or this share of the page's text is the article's
+# wrapper, whatever its class says ("post comments-open").
+_MAX_PRUNED_SHARE = 0.8
+_HAS_HEADLINE = lxml.etree.XPath("boolean(.//h1)")
 # A javascript: link around a sentence or more is text with a click handler, not a link.
 _MIN_LINKED_TEXT_WORDS = 8
 
@@ -252,7 +259,7 @@ def _prune(tree: lxml.html.HtmlElement) -> None:
             continue
         if limit is None:
             page_chars = page_chars or len(tree.text_content())
-            if len(text) > _MAX_PRUNED_SHARE * page_chars:
+            if len(text) > _MAX_PRUNED_SHARE * page_chars or _HAS_HEADLINE(element):
                 continue
         element.drop_tree()
     for link in list(tree.iter("a")):
@@ -338,6 +345,14 @@ def _byline(tree: lxml.html.HtmlElement) -> str | None:
     return None
 
 
+def _is_dateline(line: str) -> bool:
+    """A line that is only a date or time ("October 12, 2017", "20.11.2019 - 11:28")."""
+    words = line.split()
+    if len(words) > _MAX_DATELINE_WORDS or not _DATE_TOKEN.search(line):
+        return False
+    return sum(1 for word in words if any(ch.isalpha() for ch in word)) <= _MAX_DATELINE_LETTERS
+
+
 def _trim_furniture(paragraphs: list[str], headlines: set[str], author: str | None) -> list[str]:
     """Drop the headline, a kicker above it and a byline below it from the body's top.
 
@@ -358,9 +373,10 @@ def _trim_furniture(paragraphs: list[str], headlines: set[str], author: str | No
             continue
         if len(line.split()) > _MAX_BYLINE_WORDS:
             break
-        if name and name in _squash(line):
+        # "di Francesca Lodi", "Tomás Iglesias - 31.10.2025": not a sentence naming them.
+        byline = bool(name) and name in _squash(line) and not line.endswith(_SENTENCE_ENDS)
+        if byline or _is_dateline(line):
             dropped.add(i)
-            break
     kept = [line for i, line in enumerate(paragraphs) if i not in dropped]
     return kept or paragraphs
 
@@ -484,24 +500,60 @@ def _parse(text: str, where: str) -> lxml.html.HtmlElement:
     return tree
 
 
+# Elements of trafilatura's output that flow inside a line; everything else is a block.
+_INLINE_TAGS = frozenset({"hi", "ref", "lb", "del", "graphic"})
+
+
 def _paragraphs(body: lxml.etree._Element | None) -> list[str]:
-    """Flatten trafilatura's XML body into paragraphs: one per block, list item or table row."""
+    """Flatten trafilatura's XML body into paragraphs: one per block, list item or table row.
+
+    Blocks may nest (a <p> holding a <head> and more <p>s, where the page had text
+    straight in a <div>): each nested block is a paragraph of its own, and the text
+    around it another, rather than one glued line.
+    """
     if body is None:
         return []
     out: list[str] = []
-    _add_lines(body.text, out)
-    for block in body:
-        if block.tag == "list":
-            for item in block.iter("item"):
-                _add_lines(_block_text(item, skip=("list",)), out)
-        elif block.tag == "table":
-            for row in block.iter("row"):
-                cells = (" ".join(_block_text(cell).split()) for cell in row.iter("cell"))
-                _add_lines(" | ".join(cell for cell in cells if cell), out)
+    line: list[str] = []
+
+    def flush() -> None:
+        _add_lines("".join(line), out)
+        line.clear()
+
+    # iterwalk is iterative, so a deeply nested body cannot exhaust the Python stack.
+    walk = lxml.etree.iterwalk(body, events=("start", "end"))
+    for event, element in walk:
+        tag = element.tag
+        if event == "start":
+            if tag == "lb":
+                line.append(_SPLIT_MARK)
+            elif tag in ("list", "table"):
+                flush()
+                _add_structure(element, out)
+                walk.skip_subtree()
+                continue
+            elif tag not in _INLINE_TAGS:
+                flush()
+            if element.text:
+                line.append(element.text)
         else:
-            _add_lines(_block_text(block), out)
-        _add_lines(block.tail, out)
+            if tag not in _INLINE_TAGS:
+                flush()
+            if element is not body and element.tail:
+                line.append(element.tail)
+    flush()
     return out
+
+
+def _add_structure(block: lxml.etree._Element, out: list[str]) -> None:
+    """A list as one paragraph per item, a table as one per row (cells joined by " | ")."""
+    if block.tag == "list":
+        for item in block.iter("item"):
+            _add_lines(_block_text(item, skip=("list",)), out)
+    else:
+        for row in block.iter("row"):
+            cells = (" ".join(_block_text(cell).split()) for cell in row.iter("cell"))
+            _add_lines(" | ".join(cell for cell in cells if cell), out)
 
 
 def _block_text(block: lxml.etree._Element, skip: tuple[str, ...] = ()) -> str:
