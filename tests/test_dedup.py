@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from polynews import dedup
 from polynews.dedup import (
     NearDuplicateIndex,
     canonicalize_url,
@@ -272,3 +273,41 @@ def test_index_validation() -> None:
         index.add(1, minhash(["a b c d e f"]))
     index.add(1, minhash(["a b c d e f"], num_perm=64))
     assert index.query(minhash(["a b c d e f"], num_perm=64)) == [1]
+
+
+def test_article_index_checks_url_then_text_then_near_copies() -> None:
+    text = [
+        "The harbour board voted on Tuesday to close the old ferry pier for eighteen months.",
+        "Passengers will use a temporary pontoon near the fish market from December onwards.",
+        "Traders said the works were overdue but feared fewer visitors during the winter.",
+    ]
+    edited = [
+        *text[:2],
+        "Traders said the works were overdue but feared far fewer winter visitors.",
+    ]
+    index = dedup.ArticleIndex(threshold=0.4)
+    index.add(
+        1,
+        canonical_url="https://a.example/pier",
+        text_hash=dedup.content_hash(text),
+        signature=dedup.minhash(text),
+    )
+    same_url = index.find(canonical_url="https://a.example/pier", text_hash="x", signature=None)
+    assert same_url == dedup.Match(1, "url", 1.0)
+    same_text = index.find(
+        canonical_url="https://b.example/other", text_hash=dedup.content_hash(text), signature=None
+    )
+    assert same_text == dedup.Match(1, "exact", 1.0)
+    near = index.find(canonical_url=None, text_hash=None, signature=dedup.minhash(edited))
+    assert near is not None and near.original == 1 and near.kind == "near"
+    assert 0.4 <= near.similarity < 1.0
+    # an article never matches itself, and unrelated text matches nothing
+    assert (
+        index.find(
+            canonical_url="https://a.example/pier", text_hash=None, signature=None, exclude=1
+        )
+        is None
+    )
+    other = ["A completely different story about a school choir winning a regional prize."] * 3
+    assert index.find(canonical_url=None, text_hash=None, signature=dedup.minhash(other)) is None
+    assert len(index) == 1

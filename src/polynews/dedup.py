@@ -18,6 +18,7 @@ import struct
 import sys
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -295,3 +296,63 @@ class NearDuplicateIndex:
                 f"signature has {len(sig)} permutations, the index {self.num_perm}; "
                 "recompute stored signatures after changing num_perm"
             )
+
+
+@dataclass(frozen=True)
+class Match:
+    """The earlier article a new one copies, how it was recognised and how similar it is."""
+
+    original: int
+    kind: str  # "url" | "exact" | "near"
+    similarity: float
+
+
+class ArticleIndex:
+    """Every published article's canonical URL, content hash and signature, in memory.
+
+    The three checks of dedup in order: same canonical URL, same normalised text, near
+    duplicate. Built from stored fingerprints at start, so a restart loses nothing.
+    """
+
+    def __init__(self, *, threshold: float, num_perm: int = 128) -> None:
+        self.near = NearDuplicateIndex(threshold=threshold, num_perm=num_perm)
+        self._by_url: dict[str, int] = {}
+        self._by_hash: dict[str, int] = {}
+
+    def add(
+        self,
+        key: int,
+        *,
+        canonical_url: str | None,
+        text_hash: str | None,
+        signature: MinHashSignature | None,
+    ) -> None:
+        """Remember a published article (the first one with a URL or hash keeps it)."""
+        if canonical_url:
+            self._by_url.setdefault(canonical_url, key)
+        if text_hash:
+            self._by_hash.setdefault(text_hash, key)
+        if signature is not None:
+            self.near.add(key, signature)
+
+    def find(
+        self,
+        *,
+        canonical_url: str | None,
+        text_hash: str | None,
+        signature: MinHashSignature | None,
+        exclude: int | None = None,
+    ) -> Match | None:
+        """The published article this one copies, or None when it is new."""
+        if canonical_url and self._by_url.get(canonical_url, exclude) != exclude:
+            return Match(self._by_url[canonical_url], "url", 1.0)
+        if text_hash and self._by_hash.get(text_hash, exclude) != exclude:
+            return Match(self._by_hash[text_hash], "exact", 1.0)
+        if signature is not None:
+            for key in self.near.query(signature):
+                if key != exclude:
+                    return Match(key, "near", self.near.similarity(key, signature))
+        return None
+
+    def __len__(self) -> int:
+        return len(self.near)

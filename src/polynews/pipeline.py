@@ -81,7 +81,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.executor = executor
         self.progress = progress or NoProgress()
-        self._index: dedup.NearDuplicateIndex | None = None
+        self._index: dedup.ArticleIndex | None = None
         self._num_perm = 128
 
     # -- stage 1: sources ---------------------------------------------------------------
@@ -343,14 +343,18 @@ class Pipeline:
 
     # -- stage 4: dedup -------------------------------------------------------------------
 
-    def _load_index(self) -> dedup.NearDuplicateIndex:
+    def _load_index(self) -> dedup.ArticleIndex:
         if self._index is None:
-            index = dedup.NearDuplicateIndex(
+            index = dedup.ArticleIndex(
                 threshold=self.settings.near_duplicate_threshold, num_perm=self._num_perm
             )
             for row in store.fingerprints(self.engine):
-                if row.minhash:
-                    index.add(row.id, dedup.signature_from_bytes(row.minhash))
+                index.add(
+                    row.id,
+                    canonical_url=row.canonical_url,
+                    text_hash=row.content_hash,
+                    signature=dedup.signature_from_bytes(row.minhash) if row.minhash else None,
+                )
             self._index = index
         return self._index
 
@@ -360,56 +364,33 @@ class Pipeline:
         while batch := self._dedup_batch():
             with self.engine.begin() as conn:
                 for row in batch:
-                    original, kind, similarity = self._find_original(conn, row, index)
-                    if original is None:
+                    signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
+                    fingerprint = {
+                        "canonical_url": row.canonical_url,
+                        "text_hash": row.content_hash,
+                        "signature": signature,
+                    }
+                    match = index.find(**fingerprint, exclude=row.id)
+                    if match is None:
                         store.mark_ready(conn, row.id)
-                        if row.minhash:
-                            index.add(row.id, dedup.signature_from_bytes(row.minhash))
+                        index.add(row.id, **fingerprint)
                         report.ready += 1
-                    else:
-                        store.mark_duplicate(conn, row.id, original, kind, similarity)
-                        report.duplicates += 1
-                        report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
-                        log.info(
-                            "duplicate article_id=%s original_id=%s kind=%s similarity=%.2f "
-                            "stage=dedup",
-                            row.id,
-                            original,
-                            kind,
-                            similarity,
-                        )
+                        continue
+                    store.mark_duplicate(conn, row.id, match.original, match.kind, match.similarity)
+                    report.duplicates += 1
+                    report.by_kind[match.kind] = report.by_kind.get(match.kind, 0) + 1
+                    log.info(
+                        "duplicate article_id=%s original_id=%s kind=%s similarity=%.2f "
+                        "stage=dedup",
+                        row.id,
+                        match.original,
+                        match.kind,
+                        match.similarity,
+                    )
 
     def _dedup_batch(self) -> list[Any]:
         with self.engine.connect() as conn:
             return store.extracted_batch(conn, 500)
-
-    def _find_original(
-        self, conn: Any, row: Any, index: dedup.NearDuplicateIndex
-    ) -> tuple[int | None, str, float]:
-        ready = ArticleStatus.READY.value
-        t = articles_table
-        if row.canonical_url:
-            match = conn.execute(
-                select(t.c.id).where(
-                    t.c.canonical_url == row.canonical_url, t.c.status == ready, t.c.id != row.id
-                )
-            ).scalar()
-            if match is not None:
-                return int(match), "url", 1.0
-        if row.content_hash:
-            match = conn.execute(
-                select(t.c.id).where(
-                    t.c.content_hash == row.content_hash, t.c.status == ready, t.c.id != row.id
-                )
-            ).scalar()
-            if match is not None:
-                return int(match), "exact", 1.0
-        if row.minhash:
-            signature = dedup.signature_from_bytes(row.minhash)
-            candidates = [key for key in index.query(signature) if key != row.id]
-            if candidates:
-                return candidates[0], "near", index.similarity(candidates[0], signature)
-        return None, "", 0.0
 
     # -- stage 5: translate ---------------------------------------------------------------
 
