@@ -125,7 +125,8 @@ def extract_article(
     options = Extractor(output_format="python", url=base, **_EXTRACTOR_OPTIONS)
     # Metadata first: the body pass below prunes bylines, kickers and dates in place.
     page_url = _canonical_url(tree, base)
-    meta = _metadata(tree, where)
+    furniture = _furniture(tree)
+    meta = _metadata(tree, furniture, where)
     language = _declared_language(tree)
     image = _meta_url(tree, ("og:image", "og:image:url", "twitter:image"), base)
     published = _published(tree, entry, page_url or base, options.date_params, where)
@@ -136,7 +137,7 @@ def extract_article(
     author = _author(meta.author) or (_author(entry.author) if entry else None)
     headlines = _headlines(tree, title)
 
-    _prune(tree)
+    _prune(tree, furniture)
     document = bare_extraction(tree, options=options)
     paragraphs = _paragraphs(document.body) if isinstance(document, Document) else []
     paragraphs = _trim_furniture(paragraphs, headlines, author)
@@ -157,7 +158,9 @@ def extract_article(
     )
 
 
-def _metadata(tree: lxml.html.HtmlElement, where: str) -> Document:
+def _metadata(
+    tree: lxml.html.HtmlElement, furniture: list[tuple[lxml.html.HtmlElement, str]], where: str
+) -> Document:
     """Title, author and outlet, by trafilatura's metadata readers in their order."""
     meta = examine_meta(tree)  # OpenGraph and <meta> tags
     if meta.author and " " not in meta.author:
@@ -168,7 +171,7 @@ def _metadata(tree: lxml.html.HtmlElement, where: str) -> Document:
     except Exception as exc:
         logger.debug("stage=extract url=%s JSON-LD ignored: %s", where, exc)
     meta.title = meta.title or extract_title(tree)
-    meta.author = meta.author or extract_author(tree) or _byline(tree)
+    meta.author = meta.author or extract_author(tree) or _byline(furniture)
     meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
     meta.clean_and_trim()
     return meta
@@ -223,6 +226,17 @@ _BYLINE_WORDS = frozenset(
         "auteurs", "autorenzeile", "verfasser", "avtor", "firma", "signature",
     }
 )  # fmt: skip
+# Any of the above, as a quick first test: most class and id values name none of them.
+_ANY_HINT = re.compile(
+    "|".join(
+        (
+            _COMMENTS_HINT.pattern,
+            _PROMO_HINT.pattern,
+            _RELATED_HINT.pattern,
+            *sorted(_FOOTER_WORDS | _TAG_WORDS | _KICKER_WORDS | _BYLINE_WORDS),
+        )
+    )
+)
 # Most words each kind of box holds; a longer element is content that borrowed the name.
 _MAX_WORDS = {"promo": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
 # Share of a related box's text that is link text.
@@ -233,9 +247,27 @@ _MAX_PRUNED_SHARE = 0.8
 _HAS_HEADLINE = lxml.etree.XPath("boolean(.//h1)")
 # A javascript: link around a sentence or more is text with a click handler, not a link.
 _MIN_LINKED_TEXT_WORDS = 8
+# Browsers ignore case and strip tabs and line breaks in a URL's scheme; so does this.
+_SCRIPT_LINKS = lxml.etree.XPath(
+    "//a[starts-with(translate(@href, 'JAVSCRIPT \t\r\n', 'javscript'), 'javascript:')]"
+)
 
 
-def _prune(tree: lxml.html.HtmlElement) -> None:
+def _furniture(tree: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
+    """Every element whose class or id names a kind of page furniture, with that kind."""
+    kinds: dict[str, str | None] = {}  # pages repeat the same class values many times
+    found = []
+    for element in _HINTED(tree):
+        hint = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if hint not in kinds:
+            kinds[hint] = _furniture_kind(hint) if _ANY_HINT.search(hint) else None
+        kind = kinds[hint]
+        if kind is not None:
+            found.append((element, kind))
+    return found
+
+
+def _prune(tree: lxml.html.HtmlElement, furniture: list[tuple[lxml.html.HtmlElement, str]]) -> None:
     """Prepare the tree for trafilatura, in place: what it should read, and as what.
 
     Raw-text elements go; layout tables become plain blocks; comment threads, in-article
@@ -247,9 +279,8 @@ def _prune(tree: lxml.html.HtmlElement) -> None:
         if (table.get("role") or "").lower() in ("presentation", "none") or _LAYOUT_TABLE(table):
             _untable(table)
     page_chars = 0
-    for element in _HINTED(tree):
-        kind = _furniture_kind(element)
-        if kind is None or element.getparent() is None or element.tag in ("html", "body"):
+    for element, kind in furniture:
+        if element.getparent() is None or element.tag in ("html", "body"):
             continue
         text = element.text_content()
         if kind == "related" and _linked_chars(element) < _MIN_RELATED_LINK_SHARE * len(text):
@@ -262,11 +293,8 @@ def _prune(tree: lxml.html.HtmlElement) -> None:
             if len(text) > _MAX_PRUNED_SHARE * page_chars or _HAS_HEADLINE(element):
                 continue
         element.drop_tree()
-    for link in list(tree.iter("a")):
-        href = "".join((link.get("href") or "").split()).lower()
-        if href.startswith("javascript:") and (
-            len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS
-        ):
+    for link in _SCRIPT_LINKS(tree):
+        if len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS:
             link.drop_tag()
 
 
@@ -295,9 +323,8 @@ def _hint_name(token: str) -> str:
     return words[-1] if words else ""
 
 
-def _furniture_kind(element: lxml.html.HtmlElement) -> str | None:
-    """Which kind of page furniture an element's class and id name, if any."""
-    hint = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+def _furniture_kind(hint: str) -> str | None:
+    """Which kind of page furniture a (lower-cased) class and id value names, if any."""
     if _COMMENTS_HINT.search(hint):
         return "comments"
     if _PROMO_HINT.search(hint):
@@ -333,10 +360,10 @@ def _author(value: str | None) -> str | None:
     return _AUTHOR_PREFIX.sub("", text, count=1).strip() or text
 
 
-def _byline(tree: lxml.html.HtmlElement) -> str | None:
+def _byline(furniture: list[tuple[lxml.html.HtmlElement, str]]) -> str | None:
     """The name in the first element a class or id calls a byline, in any language."""
-    for element in _HINTED(tree):
-        if _furniture_kind(element) != "byline":
+    for element, kind in furniture:
+        if kind != "byline":
             continue
         text = " ".join(element.text_content().split())
         name = _author(_NAME_END.split(text, maxsplit=1)[0])
@@ -360,7 +387,11 @@ def _trim_furniture(paragraphs: list[str], headlines: set[str], author: str | No
     author are shown on their own.
     """
     top = paragraphs[:_TOP_LINES]
-    heads = [i for i, line in enumerate(top) if _squash(line) in headlines]
+    longest = max(map(len, headlines), default=0)
+    # A line much longer than every headline cannot squash into one: skip the work.
+    heads = [
+        i for i, line in enumerate(top) if len(line) < 2 * longest and _squash(line) in headlines
+    ]
     dropped: set[int] = set(heads)
     start = heads[-1] + 1 if heads else 0
     # Short lines above the headline are its kicker ("Politics", "Cronaca").
