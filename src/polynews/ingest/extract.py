@@ -1,11 +1,23 @@
 """Article extraction: body paragraphs and metadata from one HTML page.
 
-The page is decoded leniently (declared charset, then detection; stray bytes repaired),
-parsed once with lxml, and that one tree serves everything: trafilatura finds the body,
-trafilatura's metadata readers the title, author and outlet, htmldate the publication
-date (as trafilatura itself does), and we read the canonical URL, lead image and
-declared language. What a feed entry says fills the gaps. Only plain text comes out:
-every field is stripped of anything that looks like markup, and URLs must be http(s).
+The page is decoded leniently (declared charset, then detection; stray bytes repaired)
+and parsed once with lxml. Metadata is read from that tree first: trafilatura's readers
+for the title, author and outlet (with our own byline reader and "By"/"Par"/"Автор:"
+stripping), htmldate and the page's timestamps for the date, and our own reading of the
+canonical URL, lead image and declared language. What a feed entry says fills the gaps.
+
+The tree is then pruned in place for trafilatura, which finds the body: layout tables
+become plain blocks, and comment threads, subscription boxes, tag lists, kickers,
+bylines and related-article boxes go by the words of their class and id (in the
+languages the sites we follow use). What trafilatura keeps of the headline, kicker,
+byline and dateline at the body's top is trimmed after, as the title, author and date
+are shown on their own.
+
+Only plain text comes out. Raw-text elements (script, style, textarea...) are dropped
+before extraction, so the body holds text nodes only: markup a page quotes as text
+(escaped in its source) stays, as it is content and is escaped on output; metadata,
+read from attributes and <title> where tags are not parsed, is stripped of anything
+tag-shaped. URLs must be http(s).
 
 ``ExtractedArticle.language`` holds the language the page *declares* (``<html lang>``
 or ``Content-Language``), reduced to its primary subtag; the language detector decides
@@ -41,9 +53,9 @@ from polynews.model import ExtractedArticle, FeedEntry
 logger = logging.getLogger(__name__)
 
 # Chosen with ``benchmarks/extract.py --sweep``: fast mode (no readability/jusText second
-# opinion) with favor_recall scores the same F1 as the precision mode (0.966 both; noise
-# is 0.01) at twice the speed, and beats trafilatura's default (0.953). Comments are
-# never the article; tables in news bodies are mostly data worth keeping (+0.004 F1).
+# opinion) with favor_recall scores the same F1 as the precision mode (0.966 both, before
+# our pruning; noise is 0.01) at twice the speed, and beats trafilatura's default (0.953).
+# Comments are never the article; tables in news bodies are mostly data worth keeping (+0.004 F1).
 _EXTRACTOR_OPTIONS: dict[str, Any] = {
     "fast": True,
     "precision": False,
