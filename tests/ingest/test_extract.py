@@ -503,3 +503,13 @@ def test_text_straight_in_a_container_does_not_glue_the_paragraphs() -> None:
         f"{''.join(f'<p>{text}</p>' for text in LONG)}</div></div>"
     )
     assert extract_article(html).paragraphs == ["Filed from the valley", *LONG]
+
+
+def test_an_article_inside_a_wrapper_named_like_comments_is_kept() -> None:
+    # An opinion section ("opiniones") or a "comments-open" wrapper around the body.
+    html = page(
+        "<h1>Reservoir full again</h1><nav><a href='/'>Home</a> <a href='/o'>Opinion</a></nav>"
+        f"<div class='seccion-opiniones comments-open'>{''.join(f'<p>{t}</p>' for t in LONG)}"
+        "</div><footer>Valley Times</footer>"
+    )
+    assert extract_article(html).paragraphs == LONG

@@ -255,7 +255,7 @@ _MAX_WORDS = {"promo": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
 _MIN_RELATED_LINK_SHARE = 0.5
 # An element holding the headline or this share of the page's text is the article's
 # wrapper, whatever its class says ("post comments-open").
-_MAX_PRUNED_SHARE = 0.8
+_MAX_PRUNED_SHARE = 0.5
 _HAS_HEADLINE = lxml.etree.XPath("boolean(.//h1)")
 # A javascript: link around a sentence or more is text with a click handler, not a link.
 _MIN_LINKED_TEXT_WORDS = 8
