@@ -5,7 +5,7 @@
     ├── StoreError             the database refused an operation
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
     ├── FetchError             fetching one URL failed; carries ``url``
-    │   ├── BlockedAddressError    the URL resolves to a private/loopback/reserved address (SSRF guard)
+    │   ├── BlockedAddressError    the URL resolves to a non-public address (SSRF guard)
     │   ├── RobotsDisallowedError  robots.txt forbids the URL for our User-Agent
     │   ├── HTTPStatusError        the server answered with an error status; carries ``status``
     │   ├── TooLargeError          the body (or its decompressed form) exceeds the size cap
