@@ -27,6 +27,7 @@ import httpx
 import trafilatura
 
 from polynews.config import defaults
+from polynews.model import ArticleStatus
 from polynews.pipeline import run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
@@ -90,7 +91,9 @@ def main() -> int:
             stats = article_store.stats(engine)
             page_urls = [
                 r.url
-                for r in article_store.pending(engine, "ready", limit=args.baseline_sample)  # type: ignore[arg-type]
+                for r in article_store.pending(
+                    engine, ArticleStatus.READY, limit=args.baseline_sample
+                )
             ]
         peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
