@@ -389,16 +389,51 @@ def translate_cmd(
 
 
 @app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the site, JSON API and feeds from the data directory."""
+    from polynews.web.server import serve as serve_site
+
+    with _errors():
+        serve_site(_settings(ctx), host=host, port=port)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write the static site into.")],
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Public URL the site will be served from.")
+    ],
+) -> None:
+    """Write the whole site (pages, feeds, sitemap, assets) as static files."""
+    from polynews.export import export_site
+
+    with _errors():
+        report = export_site(_settings(ctx), out_dir, base_url)
+    typer.echo(str(report))
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Ingest, print the summary, exit.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the site (0 picks a free one).")] = 8000,
+    host: Annotated[str, typer.Option(help="Address the site listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the site.")] = 8000,
+    newsroom_port: Annotated[
+        int, typer.Option(help="Port of the demo newsroom (0 picks a free one).")
+    ] = 8765,
 ) -> None:
     """Start the bundled demo newsroom, ingest it into a fresh data directory, then serve."""
     from polynews.demo_run import run_demo
 
     with _errors():
-        code = run_demo(_settings(ctx), once=once, port=port)
+        code = run_demo(
+            _settings(ctx), once=once, host=host, port=port, newsroom_port=newsroom_port
+        )
     raise typer.Exit(code)
 
 

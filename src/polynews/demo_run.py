@@ -12,7 +12,7 @@ from polynews.config import Settings
 from polynews.demo.corpus import demo_sources
 from polynews.demo.server import DemoServer
 from polynews.errors import ConfigError
-from polynews.pipeline import run_pass
+from polynews.pipeline import RunReport, run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
@@ -62,15 +62,48 @@ def register_demo_sources(settings: Settings, base_url: str) -> int:
         engine.dispose()
 
 
-def run_demo(settings: Settings, *, once: bool, port: int) -> int:
-    """Serve the corpus, ingest it, print a summary; then serve the site unless ``once``."""
+def _start_newsroom(port: int) -> DemoServer:
+    """The demo newsroom on ``port``, or on a free port when that one is taken."""
+    try:
+        return DemoServer(port=port).start()
+    except OSError:
+        log.info("demo newsroom port %d is taken; using a free one", port)
+        return DemoServer(port=0).start()
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    once: bool,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    newsroom_port: int = 8765,
+) -> int:
+    """Serve the corpus, ingest it, print a summary; then serve the site unless ``once``.
+
+    The newsroom keeps running while the site is served, so the ``Source`` links of the
+    demo articles lead somewhere.
+    """
     settings = demo_settings(settings)
     data_dir = Path(settings.data_dir)
     fresh_data_dir(data_dir)
-    with DemoServer() as newsroom:
+    newsroom = _start_newsroom(newsroom_port)
+    try:
         count = register_demo_sources(settings, newsroom.base_url)
         print(f"demo newsroom at {newsroom.base_url}: {count} sources registered", flush=True)
         report = asyncio.run(run_pass(settings, force=True))
+        _summary(settings, report, data_dir)
+        if not once:
+            from polynews.web.server import serve
+
+            print(f"serving the site at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+            serve(settings, host=host, port=port)
+    finally:
+        newsroom.stop()
+    return 0
+
+
+def _summary(settings: Settings, report: RunReport, data_dir: Path) -> None:
     engine = open_store(settings)
     try:
         summary = article_store.stats(engine)
@@ -88,8 +121,3 @@ def run_demo(settings: Settings, *, once: bool, port: int) -> int:
         for s in failing:
             print(f"  {s.name}: {s.last_error}", flush=True)
     print(f"data directory: {data_dir.resolve()}", flush=True)
-    if not once:
-        print(
-            "the web site arrives with the site issue; until then the demo stops here", flush=True
-        )
-    return 0

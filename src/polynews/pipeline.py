@@ -30,7 +30,7 @@ from polynews.ingest.sitemaps import ParsedSitemap, parse_sitemap
 from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
 from polynews.progress import NoProgress, Progress, make_progress
 from polynews.store import articles as store
-from polynews.store import open_store
+from polynews.store import open_store, search
 from polynews.store import sources as source_store
 from polynews.store.schema import articles as articles_table
 from polynews.store.sources import utcnow
@@ -60,6 +60,7 @@ class RunReport:
     duplicates: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     translations: dict[str, dict[str, int]] = field(default_factory=dict)
+    indexed: int = 0
 
 
 class Pipeline:
@@ -421,7 +422,12 @@ class Pipeline:
         await self.extract_pending(report)
         self.dedup_pending(report)
         await self.translate(report)
+        self.index(report)
         return report
+
+    def index(self, report: RunReport) -> None:
+        """Bring the full-text search index up to date with articles and translations."""
+        report.indexed = search.index_pending(self.engine)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Poll sources on their schedule and process what they bring until ``stop`` is set."""
@@ -500,6 +506,7 @@ async def run_pass(
                     await pipeline.extract_pending(report)
                     pipeline.dedup_pending(report)
                     await pipeline.translate(report)
+                    pipeline.index(report)
                     return report
                 return await pipeline.run_once(force=force)
     finally:

@@ -9,11 +9,18 @@ from sqlalchemy import Engine
 from polynews.store import migrate
 from polynews.store.db import schema_is_current
 from polynews.store.schema import metadata
+from polynews.store.search import outside_metadata
 
 
 def test_migrations_match_schema(engine: Engine) -> None:
+    # The full-text search objects are dialect-specific SQL (FTS5 tables, GIN indexes)
+    # that migrations build and the declared schema leaves out on purpose.
+    def include(name: str | None, _type: str, _parent: object) -> bool:
+        return not outside_metadata(name)
+
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 
