@@ -372,6 +372,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Server processes of `polynews serve`; one per core suits a read-mostly site.",
         validate=_positive,
     ),
+    Setting(
+        "apertium_processes",
+        int,
+        0,
+        "Apertium pipelines one large translation batch is split across (at paragraph "
+        "boundaries), run at the same time; 0 means one per CPU core.",
+        validate=_non_negative,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+from pathlib import Path
+
 import pytest
 
 from polynews.errors import TranslateError
-from polynews.translate.apertium import ApertiumBackend, discover_modes
+from polynews.translate import apertium as apertium_module
+from polynews.translate.apertium import ApertiumBackend, _chunks, discover_modes
 
 pytestmark = pytest.mark.apertium
 
@@ -94,3 +98,64 @@ def test_analyser_reports_names_and_words(apertium: ApertiumBackend) -> None:
     kim = result[0]
     assert [u.surface for u in kim] == ["Kim", "Jong", "Un"]
     assert kim[0].proper_noun and not kim[2].proper_noun
+
+
+def _pieces() -> list[str]:
+    segments = []
+    for sentence in SENTENCES:
+        words = sentence.split()
+        segments += [" ".join(words[:3]), " ".join(words[3:])]
+    return segments * 3
+
+
+def test_chunks_cover_the_blocks_in_order() -> None:
+    blocks = [f"<p>{'x' * n}</p>\n" for n in (50_000, 10, 20_000, 30_000, 5, 40_000)]
+    bounds = _chunks(blocks, 2)
+    assert bounds == [(0, 3), (3, 6)]
+    assert _chunks(blocks, 1) == [(0, 6)]
+    assert _chunks(["<p>short</p>\n"] * 50, 8) == [(0, 50)]  # too small to be worth a split
+    many = _chunks(blocks, 64)
+    assert [a for a, _ in many] == sorted({a for a, _ in many})
+    assert many[0][0] == 0 and many[-1][1] == len(blocks)
+    assert all(a < b for a, b in many) and all(x[1] == y[0] for x, y in pairwise(many))
+
+
+def test_concurrent_chunks_translate_like_one_process(
+    apertium: ApertiumBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    segments = _pieces()
+    single = ApertiumBackend(apertium._modes, processes=1)
+    expected = single.translate(segments, "fr", "es")
+    monkeypatch.setattr(apertium_module, "_MIN_CHUNK_CHARS", 100)
+    split = ApertiumBackend(apertium._modes, processes=3)
+    assert len(apertium_module._chunks([f"<p>{s}</p>\n" for s in segments], 3)) == 3
+    assert split.translate(segments, "fr", "es") == expected
+
+
+def test_a_chain_streams_one_hop_into_the_next(apertium: ApertiumBackend) -> None:
+    segments = [*_pieces()[:6], "", "Le président Kim Jong Un & <b>les siens</b>."]
+    through = apertium.translate(apertium.translate(segments, "fr", "es"), "es", "it")
+    chained = apertium.translate_chain(segments, [("fr", "es"), ("es", "it")])
+    assert chained == through
+    assert len(chained) == len(segments) and chained[6] == ""
+    assert "&" in chained[-1] and "<b>" in chained[-1]
+    with pytest.raises(TranslateError, match="do not form a chain"):
+        apertium.translate_chain(segments, [("fr", "es"), ("en", "it")])
+
+
+def test_a_failing_or_hanging_engine_is_a_clear_error(tmp_path: Path) -> None:
+    failing = tmp_path / "failing-apertium"
+    failing.write_text("#!/bin/sh\necho 'mode broken' >&2\nexit 3\n")
+    hanging = tmp_path / "hanging-apertium"
+    hanging.write_text("#!/bin/sh\nsleep 30\n")
+    for script in (failing, hanging):
+        script.chmod(0o755)
+    backend = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(failing))
+    with pytest.raises(TranslateError, match=r"fr-es failed \(exit 3\): mode broken"):
+        backend.translate(["Bonjour"], "fr", "es")
+    slow = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(hanging), timeout=0.5)
+    with pytest.raises(TranslateError, match="took longer than"):
+        slow.translate(["Bonjour"], "fr", "es")
+    missing = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(tmp_path / "nope"))
+    with pytest.raises(TranslateError, match="could not start"):
+        missing.translate(["Bonjour"], "fr", "es")

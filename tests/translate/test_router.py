@@ -131,3 +131,44 @@ def test_render_coverage_shows_routes_and_gaps(apertium: ApertiumBackend) -> Non
     )
     assert "| fr |" in text and "apertium fr→es→en" in text and "no engine" in text
     assert "12 of 30 directions covered" in text
+
+
+class ChainingBackend(TableBackend):
+    """A table backend that also chains hops, recording how it was called."""
+
+    def __init__(self, name: str, kind: BackendKind, directions: set[Direction]) -> None:
+        super().__init__(name, kind, directions)
+        self.chains: list[list[Direction]] = []
+
+    def translate_chain(self, segments: Sequence[str], hops: Sequence[Direction]) -> list[str]:
+        self.chains.append(list(hops))
+        out = list(segments)
+        for source, target in hops:
+            out = self.translate(out, source, target)
+        return out
+
+
+def test_hops_on_one_chaining_backend_go_in_one_call() -> None:
+    rules = ChainingBackend("rules", "rule", {("fr", "es"), ("es", "en")})
+    route = Router([rules], pivots=["es"]).route("fr", "en")
+    assert route is not None
+    assert route.translate(["a", "b"]) == [
+        "a[rules:fr>es][rules:es>en]",
+        "b[rules:fr>es][rules:es>en]",
+    ]
+    assert rules.chains == [[("fr", "es"), ("es", "en")]]
+    # Hops on different backends are called one by one, whatever they can do.
+    neural = ChainingBackend("nmt", "neural", {("fr", "es")})
+    mixed = Router([neural, rules], pivots=["es"]).route("fr", "en")
+    assert mixed is not None and mixed.label == "nmt fr→es + rules es→en"
+    assert mixed.translate(["a"]) == ["a[nmt:fr>es][rules:es>en]"]
+    assert neural.chains == [] and len(rules.chains) == 1
+
+
+@pytest.mark.apertium
+def test_apertium_pivot_route_matches_hop_by_hop(apertium: ApertiumBackend) -> None:
+    route = Router([apertium], pivots=["es"]).route("fr", "en")
+    assert route is not None and route.pivot == "es"
+    text = ["Le gouvernement a annoncé une hausse du budget.", "", "Il pleuvait."]
+    by_hop = apertium.translate(apertium.translate(text, "fr", "es"), "es", "en")
+    assert route.translate(text) == by_hop

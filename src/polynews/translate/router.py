@@ -17,6 +17,7 @@ pairs stay direct by default, for speed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -85,10 +86,20 @@ class Route:
         return self.hops[0].target if len(self.hops) > 1 else None
 
     def translate(self, segments: Sequence[str]) -> list[str]:
-        """Run the segments through every hop in turn; one output per input."""
+        """Run the segments through every hop in turn; one output per input.
+
+        Consecutive hops on one backend that can chain them (Apertium's
+        ``translate_chain``) go in one call, so it can stream one hop into the next.
+        """
         current = list(segments)
-        for hop in self.hops:
-            current = hop.backend.translate(current, hop.source, hop.target)
+        for backend, hops in itertools.groupby(self.hops, key=lambda hop: hop.backend):
+            group = list(hops)
+            chain = getattr(backend, "translate_chain", None)
+            if chain is not None and len(group) > 1:
+                current = chain(current, [(hop.source, hop.target) for hop in group])
+                continue
+            for hop in group:
+                current = backend.translate(current, hop.source, hop.target)
         return current
 
 
