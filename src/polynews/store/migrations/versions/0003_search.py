@@ -64,12 +64,12 @@ def upgrade() -> None:
             new_where = where.replace("lang", "new.lang")
             old_where = where.replace("lang", "old.lang")
             op.execute(
-                f"CREATE TRIGGER {table}_ai AFTER INSERT ON search_documents "
+                f"CREATE TRIGGER {table}_ai AFTER INSERT ON search_documents "  # noqa: S608
                 f"WHEN {new_where} BEGIN "
                 f"INSERT INTO {table}(rowid, title, body) VALUES (new.id, new.title, new.body); END"
             )
             op.execute(
-                f"CREATE TRIGGER {table}_ad AFTER DELETE ON search_documents "
+                f"CREATE TRIGGER {table}_ad AFTER DELETE ON search_documents "  # noqa: S608
                 f"WHEN {old_where} BEGIN "
                 f"INSERT INTO {table}({table}, rowid, title, body) "
                 f"VALUES ('delete', old.id, old.title, old.body); END"
