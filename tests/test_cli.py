@@ -19,7 +19,7 @@ COMMANDS = [
     [], ["config"], ["sources"], ["sources", "add"], ["sources", "list"], ["sources", "remove"],
     ["sources", "enable"], ["sources", "disable"], ["sources", "import"], ["sources", "export"],
     ["fetch"], ["run"], ["reextract"], ["stats"], ["extract"], ["demo"], ["engines"],
-    ["translate"],
+    ["translate"], ["serve"], ["export"],
 ]  # fmt: skip
 
 
@@ -160,6 +160,16 @@ def test_demo_once_then_stats(tmp_path: Path) -> None:
     assert stats["duplicates"] >= 4
     assert stats["sources_with_errors"] >= 8
     assert set(stats["translations"]) == {"en", "es", "de", "fr", "it", "uk"}
+    site = tmp_path / "site"
+    exported = subprocess.run(
+        [*cmd, "export", str(site), "--base-url", "https://news.example.org/"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert (site / "sitemap.xml").is_file()
+    for lang in ("en", "es", "de", "fr", "it", "uk"):
+        assert (site / lang / "index.html").is_file()
+        assert (site / lang / "feed.xml").is_file()
     # a second demo run starts fresh in a directory it made itself ...
     again = subprocess.run([*cmd, "demo", "--once"], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
