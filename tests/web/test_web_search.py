@@ -19,9 +19,9 @@ def seeded_db(engine: Engine) -> Seeded:
 
 def ids(engine: Engine, lang: str, query: str) -> list[int]:
     with engine.connect() as conn:
-        hits, total = store_search.search(conn, lang, query)
-    assert total == len(hits)
-    return [h.article_id for h in hits]
+        results = store_search.search(conn, lang, query)
+    assert not results.more and results.total == len(results.hits)
+    return [h.article_id for h in results.hits]
 
 
 def test_search_per_language_with_stemming(engine: Engine, seeded_db: Seeded) -> None:
@@ -55,8 +55,8 @@ def test_hostile_query_syntax_is_taken_literally(
     engine: Engine, seeded_db: Seeded, query: str
 ) -> None:
     with engine.connect() as conn:
-        hits, total = store_search.search(conn, "en", query)
-    assert total == len(hits)
+        results = store_search.search(conn, "en", query)
+    assert results.total == len(results.hits)
 
 
 def test_query_without_words_is_refused(engine: Engine, seeded_db: Seeded) -> None:

@@ -1,18 +1,22 @@
 """Full-text search per language: SQLite FTS5 on the embedded default, PostgreSQL otherwise.
 
 One row of ``search_documents`` holds an article's text in one language: the original
-(``kind='original'``) or a translation into that language. SQLite indexes it with two
-external-content FTS5 tables (``search_fts_en`` with the Porter stemmer for English,
-``search_fts`` with plain ``unicode61 remove_diacritics 2`` for every other language),
-kept in step by triggers. PostgreSQL indexes it with one partial GIN index per site
-language on ``to_tsvector('<regconfig>', title || ' ' || body)``.
+(``kind='original'``) or a translation into that language. SQLite indexes it with one
+external-content FTS5 table per site language (``search_fts_<lang>``: the Porter stemmer
+for English, plain ``unicode61 remove_diacritics 2`` for the others) and
+``search_fts_other`` for any other language, kept in step by triggers and ranked by
+``bm25`` (title weighted 4 to 1). PostgreSQL stores a weighted ``tsvector`` per row
+(column ``tsv``, in the language's configuration) with one partial GIN index per site
+language.
 
-These objects are built by migration 0003 and are not part of the declared ``metadata``
-(FTS5 virtual tables and expression indexes have no portable declaration);
-:func:`outside_metadata` names them so schema comparisons can leave them out.
+These objects are built by migrations 0003 and 0004 and are not part of the declared
+``metadata`` (FTS5 virtual tables, generated columns and partial indexes have no portable
+declaration); :func:`outside_metadata` names them so schema comparisons can leave them out.
 
-The pipeline keeps the index current by calling :func:`index_article` (in its
-transaction) or :func:`index_pending` (once after a pass); :func:`reindex` rebuilds it.
+Searching ranks only the page asked for (no count of every match). The pipeline keeps the
+index current by calling :func:`index_articles` (in its transaction) or
+:func:`index_pending` (once after a pass); :func:`reindex` rebuilds it. Both index in
+batches: a few set-based statements per few hundred articles.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from polynews.store.schema_translate import translations
 
 log = logging.getLogger(__name__)
 
-# A metadata of its own: these tables are built by migration 0003, not from schema.metadata.
+# A metadata of its own: these tables are built by migrations, not from schema.metadata.
 search_metadata = MetaData()
 
 search_documents = Table(
@@ -74,8 +78,13 @@ PG_CONFIGS: dict[str, str] = {
 }
 """Text-search configuration per language on PostgreSQL; others use ``simple``."""
 
-PORTER_LANGUAGES = ("en",)
-"""Languages indexed with FTS5's Porter stemmer, which only suits English."""
+FTS5_TABLES = (*(f"search_fts_{lang}" for lang in PG_CONFIGS), "search_fts_other")
+"""SQLite's FTS5 tables (migration 0004): one per site language (Porter stemmer for English
+only), and one for documents in any other language."""
+OTHER_FTS5_TABLE = "search_fts_other"
+
+PG_CANDIDATES = 1000
+"""On PostgreSQL, a query ranks at most this many of its newest matches."""
 
 MAX_TERMS = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -84,6 +93,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def outside_metadata(name: str | None) -> bool:
     """True for the search objects that migrations build but ``schema.metadata`` leaves out."""
     return bool(name) and str(name).startswith("search_")
+
+
+def fts5_table(lang: str) -> str:
+    """The SQLite FTS5 table that holds the documents in ``lang``."""
+    return f"search_fts_{lang}" if lang in PG_CONFIGS else OTHER_FTS5_TABLE
 
 
 def pg_config(lang: str) -> str:
@@ -116,49 +130,6 @@ class Hit:
     published_at: datetime | None
 
 
-def _documents(conn: Connection, article_id: int) -> list[dict[str, Any]]:
-    row = conn.execute(
-        select(
-            articles.c.status,
-            articles.c.language,
-            articles.c.title,
-            articles.c.paragraphs,
-            articles.c.published_at,
-        ).where(articles.c.id == article_id)
-    ).first()
-    if row is None or row.status != ArticleStatus.READY.value:
-        return []
-    docs: list[dict[str, Any]] = []
-    if row.language:
-        docs.append(
-            {
-                "lang": row.language,
-                "kind": "original",
-                "title": row.title or "",
-                "body": _join(row.paragraphs),
-            }
-        )
-    for t in conn.execute(
-        select(translations.c.lang, translations.c.title, translations.c.paragraphs).where(
-            translations.c.article_id == article_id,
-            translations.c.status == "translated",
-        )
-    ):
-        if t.lang == row.language:
-            continue
-        docs.append(
-            {
-                "lang": t.lang,
-                "kind": "translated",
-                "title": t.title or "",
-                "body": _join(t.paragraphs),
-            }
-        )
-    for doc in docs:
-        doc.update(article_id=article_id, published_at=row.published_at)
-    return docs
-
-
 def _join(paragraphs: str | None) -> str:
     try:
         items = json.loads(paragraphs or "[]")
@@ -167,20 +138,87 @@ def _join(paragraphs: str | None) -> str:
     return "\n".join(str(p) for p in items) if isinstance(items, list) else ""
 
 
-def index_article(conn: Connection, article_id: int) -> int:
-    """(Re)index one article in every language it has text in; returns the documents written.
+def _documents(conn: Connection, article_ids: list[int]) -> list[dict[str, Any]]:
+    """The documents of the given articles: the original and each translation, ready ones only.
 
-    Call it inside the transaction that published or translated the article; an article
+    Two queries for the whole batch, whatever its size.
+    """
+    originals = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                articles.c.id,
+                articles.c.language,
+                articles.c.title,
+                articles.c.paragraphs,
+                articles.c.published_at,
+            ).where(articles.c.id.in_(article_ids), articles.c.status == ArticleStatus.READY.value)
+        )
+    }
+    docs: list[dict[str, Any]] = []
+    for row in originals.values():
+        if row.language:
+            docs.append(
+                {
+                    "article_id": row.id,
+                    "lang": row.language,
+                    "kind": "original",
+                    "title": row.title or "",
+                    "body": _join(row.paragraphs),
+                    "published_at": row.published_at,
+                }
+            )
+    if not originals:
+        return docs
+    for t in conn.execute(
+        select(
+            translations.c.article_id,
+            translations.c.lang,
+            translations.c.title,
+            translations.c.paragraphs,
+        ).where(
+            translations.c.article_id.in_(list(originals)),
+            translations.c.status == "translated",
+        )
+    ):
+        row = originals[t.article_id]
+        if t.lang == row.language:
+            continue
+        docs.append(
+            {
+                "article_id": t.article_id,
+                "lang": t.lang,
+                "kind": "translated",
+                "title": t.title or "",
+                "body": _join(t.paragraphs),
+                "published_at": row.published_at,
+            }
+        )
+    return docs
+
+
+def index_articles(conn: Connection, article_ids: list[int]) -> int:
+    """(Re)index a batch of articles in every language they have text in; returns documents.
+
+    Set-based: one delete, two reads and one multi-row insert for the whole batch. Call
+    it inside the transaction that published or translated the articles; an article
     that is not ``ready`` (a duplicate, a failure) is removed from the index.
     """
     from polynews.store.sources import utcnow
 
-    conn.execute(delete(search_documents).where(search_documents.c.article_id == article_id))
-    docs = _documents(conn, article_id)
+    if not article_ids:
+        return 0
+    conn.execute(delete(search_documents).where(search_documents.c.article_id.in_(article_ids)))
+    docs = _documents(conn, article_ids)
     if docs:
         now = utcnow()
         conn.execute(insert(search_documents), [{**d, "indexed_at": now} for d in docs])
     return len(docs)
+
+
+def index_article(conn: Connection, article_id: int) -> int:
+    """(Re)index one article; see :func:`index_articles`."""
+    return index_articles(conn, [article_id])
 
 
 def index_pending(engine: Engine, *, batch: int = 500) -> int:
@@ -189,6 +227,7 @@ def index_pending(engine: Engine, *, batch: int = 500) -> int:
     An article is stale when it is ready and has no document, when it or one of its
     translations changed after its documents were written, or when it stopped being
     ready. Cheap when nothing changed; the pipeline calls it once after each pass.
+    Articles are indexed ``batch`` at a time, one transaction per batch.
     """
     indexed = (
         select(
@@ -231,97 +270,145 @@ def index_pending(engine: Engine, *, batch: int = 500) -> int:
         ids = sorted({*conn.scalars(stale_ready), *conn.scalars(gone)})
     for start in range(0, len(ids), batch):
         with engine.begin() as conn:
-            for article_id in ids[start : start + batch]:
-                index_article(conn, article_id)
+            index_articles(conn, ids[start : start + batch])
     if ids:
         log.info("search index updated stage=index articles=%d", len(ids))
     return len(ids)
 
 
-def reindex(engine: Engine) -> int:
+def reindex(engine: Engine, *, batch: int = 500) -> int:
     """Rebuild the whole index from the articles and translations; returns documents written."""
     with engine.begin() as conn:
         conn.execute(delete(search_documents))
         ids = list(
             conn.scalars(
-                select(articles.c.id).where(articles.c.status == ArticleStatus.READY.value)
+                select(articles.c.id)
+                .where(articles.c.status == ArticleStatus.READY.value)
+                .order_by(articles.c.id)
             )
         )
-        total = sum(index_article(conn, article_id) for article_id in ids)
+        total = sum(
+            index_articles(conn, ids[start : start + batch]) for start in range(0, len(ids), batch)
+        )
         if conn.dialect.name == "sqlite":
-            # Merge the FTS5 b-trees written row by row into one, for faster queries.
-            for table in ("search_fts", "search_fts_en"):
+            # Merge the FTS5 b-trees written batch by batch into one, for faster queries.
+            for table in FTS5_TABLES:
                 conn.execute(text(f"INSERT INTO {table}({table}) VALUES ('optimize')"))  # noqa: S608
+        else:
+            conn.execute(text("ANALYZE search_documents"))
     log.info("search index rebuilt stage=index articles=%d documents=%d", len(ids), total)
     return total
 
 
-def search(
-    conn: Connection, lang: str, query: str, *, limit: int = 20, offset: int = 0
-) -> tuple[list[Hit], int]:
-    """Articles whose text in ``lang`` matches every word of ``query``, best first, and a count.
+@dataclass(frozen=True)
+class Results:
+    """One page of search results, best first, and whether another page follows.
 
-    Raises QueryError when the query holds no word. The user's text is never passed to
-    the database as query syntax: every word is quoted (FTS5) or goes through
-    ``plainto_tsquery`` (PostgreSQL).
+    There is no total: counting every match of a broad query costs as much as ranking
+    them all, so pages say "more results" instead.
+    """
+
+    hits: list[Hit]
+    offset: int
+    more: bool
+
+    @property
+    def total(self) -> int | None:
+        """The exact number of matches when this is the last page, else None."""
+        return None if self.more else self.offset + len(self.hits)
+
+
+def search(conn: Connection, lang: str, query: str, *, limit: int = 20, offset: int = 0) -> Results:
+    """Articles whose text in ``lang`` matches every word of ``query``, best first.
+
+    Only the page asked for is ranked out of the database (``limit`` rows, one more to
+    know whether another page follows); nothing counts every match. Raises QueryError
+    when the query holds no word. The user's text is never passed to the database as
+    query syntax: every word is quoted (FTS5) or goes through ``plainto_tsquery``
+    (PostgreSQL).
     """
     terms = query_terms(query)
     if not terms:
         raise QueryError("the query holds no word to search for")
+    limit = max(1, limit)
+    offset = max(0, offset)
     if conn.dialect.name == "postgresql":
-        return _search_pg(conn, lang, terms, limit, offset)
-    return _search_sqlite(conn, lang, terms, limit, offset)
+        hits = _search_pg(conn, lang, terms, limit + 1, offset)
+    else:
+        hits = _search_sqlite(conn, lang, terms, limit + 1, offset)
+    return Results(hits[:limit], offset, len(hits) > limit)
+
+
+def _hits(rows: Any) -> list[Hit]:
+    return [Hit(r.article_id, r.lang, r.kind, r.title, r.published_at) for r in rows]
 
 
 def _search_sqlite(
     conn: Connection, lang: str, terms: list[str], limit: int, offset: int
-) -> tuple[list[Hit], int]:
-    table = "search_fts_en" if lang in PORTER_LANGUAGES else "search_fts"
-    match = fts5_query(terms)
-    where = f"{table} MATCH :match AND d.lang = :lang"
-    joined = f"FROM {table} JOIN search_documents AS d ON d.id = {table}.rowid"
-    count = conn.execute(
-        text(f"SELECT count(*) {joined} WHERE {where}"), {"match": match, "lang": lang}
-    ).scalar_one()
-    rows = conn.execute(
-        text(
-            f"SELECT d.article_id, d.lang, d.kind, d.title, d.published_at {joined} "
-            f"WHERE {where} ORDER BY bm25({table}, 4.0, 1.0), d.published_at DESC "
-            "LIMIT :limit OFFSET :offset"
-        ).columns(published_at=UTCDateTime()),
-        {"match": match, "lang": lang, "limit": limit, "offset": offset},
+) -> list[Hit]:
+    # FTS5 ranks inside the virtual table (ORDER BY rank: bm25 with the title weighted 4
+    # to 1, configured by migration 0004) and hands over only the page asked for; the
+    # documents are read for those rows alone.
+    table = fts5_table(lang)
+    where = f"{table} MATCH :match"
+    if table == OTHER_FTS5_TABLE:
+        where += " AND rowid IN (SELECT id FROM search_documents WHERE lang = :lang)"
+    sql = (
+        "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
+        f"FROM (SELECT rowid AS id, rank FROM {table} WHERE {where} "
+        "ORDER BY rank LIMIT :limit OFFSET :offset) AS f "
+        "JOIN search_documents AS d ON d.id = f.id "
+        "ORDER BY f.rank, d.published_at DESC"
     )
-    return [Hit(r.article_id, r.lang, r.kind, r.title, r.published_at) for r in rows], int(count)
+    rows = conn.execute(
+        text(sql).columns(published_at=UTCDateTime()),
+        {"match": fts5_query(terms), "lang": lang, "limit": limit, "offset": offset},
+    )
+    return _hits(rows)
 
 
-def _search_pg(
-    conn: Connection, lang: str, terms: list[str], limit: int, offset: int
-) -> tuple[list[Hit], int]:
-    # The regconfig is a literal from PG_CONFIGS (never user text), so the expression
-    # matches the partial index of migration 0003 for this language.
+def _search_pg(conn: Connection, lang: str, terms: list[str], limit: int, offset: int) -> list[Hit]:
+    # The regconfig is a literal from PG_CONFIGS (never user text). The candidates are
+    # the newest PG_CANDIDATES matches, found through the language's partial GIN index
+    # without reading any text; only they are ranked (ts_rank on the stored tsv).
     cfg = pg_config(lang)
-    vector = f"to_tsvector('{cfg}'::regconfig, title || ' ' || body)"
-    where = f"lang = :lang AND {vector} @@ plainto_tsquery('{cfg}'::regconfig, :q)"
-    params = {"lang": lang, "q": " ".join(terms)}
-    counting = f"SELECT count(*) FROM search_documents WHERE {where}"  # noqa: S608
-    count = conn.execute(text(counting), params).scalar_one()
-    rows = conn.execute(
-        text(
-            f"SELECT article_id, lang, kind, title, published_at FROM search_documents "  # noqa: S608
-            f"WHERE {where} ORDER BY ts_rank({vector}, plainto_tsquery('{cfg}'::regconfig, :q)) "
-            "DESC, published_at DESC NULLS LAST LIMIT :limit OFFSET :offset"
-        ).columns(published_at=UTCDateTime()),
-        {**params, "limit": limit, "offset": offset},
+    tsquery = f"plainto_tsquery('{cfg}'::regconfig, :q)"
+    where = "lang = :lang"
+    if lang not in PG_CONFIGS:
+        listed = ", ".join(f"'{code}'" for code in PG_CONFIGS)
+        where += f" AND lang NOT IN ({listed})"  # matches the partial index of the others
+    sql = (
+        "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
+        "FROM (SELECT id FROM search_documents "
+        f"WHERE {where} AND tsv @@ {tsquery} "
+        "ORDER BY published_at DESC NULLS LAST LIMIT :candidates) AS c "
+        "JOIN search_documents AS d ON d.id = c.id "
+        f"ORDER BY ts_rank(d.tsv, {tsquery}) DESC, d.published_at DESC NULLS LAST, d.id DESC "
+        "LIMIT :limit OFFSET :offset"
     )
-    return [Hit(r.article_id, r.lang, r.kind, r.title, r.published_at) for r in rows], int(count)
+    rows = conn.execute(
+        text(sql).columns(published_at=UTCDateTime()),
+        {
+            "lang": lang,
+            "q": " ".join(terms),
+            "candidates": PG_CANDIDATES,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+    return _hits(rows)
 
 
 __all__ = [
+    "FTS5_TABLES",
     "PG_CONFIGS",
     "Hit",
     "QueryError",
+    "Results",
     "fts5_query",
+    "fts5_table",
     "index_article",
+    "index_articles",
     "index_pending",
     "outside_metadata",
     "query_terms",

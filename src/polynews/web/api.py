@@ -187,17 +187,16 @@ def api_routes(site: Site) -> APIRouter:
                     )
                 offset = int(state.get("o", 0))
                 try:
-                    hits, total = store_search.search(conn, lang, q, limit=limit, offset=offset)
+                    results = store_search.search(conn, lang, q, limit=limit, offset=offset)
                 except store_search.QueryError as exc:
                     raise HTTPException(400, f"q: {exc}; give one or more words") from exc
-                found = queries.titles(conn, [h.article_id for h in hits], lang)
-                items = [found[h.article_id] for h in hits if h.article_id in found]
+                found = queries.titles(conn, [h.article_id for h in results.hits], lang)
+                items = [found[h.article_id] for h in results.hits if h.article_id in found]
                 if source is not None:
                     items = [i for i in items if i.source_id == source]
                 if since is not None:
                     items = [i for i in items if i.published_at and i.published_at >= since]
-                more = offset + limit < total
-                nxt = _encode_cursor({"o": offset + limit}) if more else None
+                nxt = _encode_cursor({"o": offset + limit}) if results.more else None
             else:
                 before = None
                 if state:

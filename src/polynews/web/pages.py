@@ -20,6 +20,8 @@ from polynews.web.site import Site
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 200
+MAX_SEARCH_PAGE = 50
+"""Search pages go this deep and no deeper: nobody reads the 1,001st best match."""
 HTML = "text/html; charset=utf-8"
 
 
@@ -148,10 +150,10 @@ def page_routes(site: Site) -> APIRouter:
         ui = site.renderer.ui(lang)
         link = links(request, paths.search_path(lang))
         query = q.strip()[:MAX_QUERY]
-        number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        number = int(page) if page.isdigit() and 0 < int(page) <= MAX_SEARCH_PAGE else 1
         if not query:
             html = site.renderer.search(
-                lang, link, query="", items=None, total=0, page=1, message=None
+                lang, link, query="", items=None, total=0, more=False, page=1, message=None
             )
             return HTMLResponse(html)
         wait = site.limiter.take(client_address(request))
@@ -161,7 +163,7 @@ def page_routes(site: Site) -> APIRouter:
                 seconds=site.limiter.retry_after(wait),
             )
             html = site.renderer.search(
-                lang, link, query=query, items=None, total=0, page=1, message=limited
+                lang, link, query=query, items=None, total=0, more=False, page=1, message=limited
             )
             return HTMLResponse(
                 html,
@@ -170,14 +172,16 @@ def page_routes(site: Site) -> APIRouter:
             )
         message = None
         items: list[queries.ListItem] | None = None
-        total = 0
+        shown, more = 0, False
         try:
             with site.engine.connect() as conn:
-                hits, total = store_search.search(
+                results = store_search.search(
                     conn, lang, query, limit=site.page_size, offset=(number - 1) * site.page_size
                 )
-                found = queries.titles(conn, [h.article_id for h in hits], lang)
-            items = [found[h.article_id] for h in hits if h.article_id in found]
+                found = queries.titles(conn, [h.article_id for h in results.hits], lang)
+            items = [found[h.article_id] for h in results.hits if h.article_id in found]
+            shown = results.offset + len(results.hits)
+            more = results.more and number < MAX_SEARCH_PAGE
         except store_search.QueryError:
             message = ui.gettext(
                 "Type one or more words to search for; quotes, operators and punctuation "
@@ -187,7 +191,14 @@ def page_routes(site: Site) -> APIRouter:
             log.warning("search failed stage=web lang=%s error=%s", lang, exc)
             message = ui.gettext("The search could not run just now; try other words or later.")
         html = site.renderer.search(
-            lang, link, query=query, items=items, total=total, page=number, message=message
+            lang,
+            link,
+            query=query,
+            items=items,
+            total=shown,
+            more=more,
+            page=number,
+            message=message,
         )
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 

@@ -153,6 +153,7 @@ class Renderer:
         pages = max(1, math.ceil(total / self.page_size))
         return {
             "page": page,
+            "search": False,
             "pages": pages,
             "prev": link.href(path(page - 1)) if page > 1 else None,
             "next": link.href(path(page + 1)) if page < pages else None,
@@ -267,10 +268,16 @@ class Renderer:
         query: str,
         items: Sequence[ListItem] | None,
         total: int,
+        more: bool,
         page: int,
         message: str | None,
     ) -> str:
-        """The search form and, for a query, its results or a message saying why not."""
+        """The search form and, for a query, its results or a message saying why not.
+
+        ``total`` is how many matches this page and the ones before it hold; ``more`` says
+        whether others follow (there is no count of every match: it would cost as much as
+        ranking them all).
+        """
         ui = self.ui(lang)
         path_for = {c: paths.search_path(c) for c in self.languages}
         ctx = self._frame(lang, link, title=ui.gettext("Search"), path_for=path_for, noindex=True)
@@ -279,27 +286,35 @@ class Renderer:
         def page_href(n: int) -> str:
             return link.href(paths.search_path(lang)) + "?" + urlencode({"q": query, "page": n})
 
-        pages = max(1, math.ceil(total / self.page_size))
-        ctx.update(
-            query=query,
-            heading=ui.gettext("Search"),
-            message=message,
-            items=self._items(lang, link, items or []),
-            results_line=(
+        results_line = None
+        if items is not None and message is None:
+            results_line = (
                 ui.ngettext(
+                    "More than %(n)s article matches “%(query)s”.",
+                    "More than %(n)s articles match “%(query)s”.",
+                    total,
+                    query=query,
+                )
+                if more
+                else ui.ngettext(
                     "%(n)s article matches “%(query)s”.",
                     "%(n)s articles match “%(query)s”.",
                     total,
                     query=query,
                 )
-                if items is not None and message is None
-                else None
-            ),
+            )
+        ctx.update(
+            query=query,
+            heading=ui.gettext("Search"),
+            message=message,
+            items=self._items(lang, link, items or []),
+            results_line=results_line,
             pager={
+                "search": True,
                 "page": page,
-                "pages": pages,
+                "pages": page + 1 if more else page,
                 "prev": page_href(page - 1) if page > 1 else None,
-                "next": page_href(page + 1) if page < pages else None,
+                "next": page_href(page + 1) if more else None,
             },
         )
         return self.env.get_template("search.html").render(ctx)
