@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,7 +56,13 @@ _CACHEABLE_TYPES = (
 
 
 class DataVersion:
-    """The current data version of a database, re-read at most every ``ttl`` seconds."""
+    """The current data version of a database, re-read at most every ``ttl`` seconds.
+
+    The re-read is a few aggregate queries (milliseconds on a large database): it runs in
+    a worker thread, never on the event loop, and only the request that found the token
+    stale waits for it; requests arriving meanwhile answer from the token they had (the
+    data was up to ``ttl`` seconds old anyway).
+    """
 
     def __init__(self, engine: Engine, ttl: float = 1.0) -> None:
         self.engine = engine
@@ -64,16 +71,20 @@ class DataVersion:
         self._token = ""
         self._at = EPOCH
 
-    def current(self) -> tuple[str, datetime]:
-        """The (token, newest change) pair; cheap between checks."""
+    def refresh(self) -> None:
+        """Re-read the data version now (blocking: call it from a worker thread)."""
+        try:
+            with self.engine.connect() as conn:
+                self._token, self._at = data_version(conn)
+        except SQLAlchemyError as exc:
+            log.warning("data version check failed stage=web error=%s", exc)
+
+    async def current(self) -> tuple[str, datetime]:
+        """The (token, newest change) pair; free between checks, off the event loop at one."""
         now = time.monotonic()
         if now - self._checked >= self.ttl:
-            try:
-                with self.engine.connect() as conn:
-                    self._token, self._at = data_version(conn)
-            except SQLAlchemyError as exc:
-                log.warning("data version check failed stage=web error=%s", exc)
-            self._checked = now
+            self._checked = now  # before the await: concurrent requests do not re-check
+            await anyio.to_thread.run_sync(self.refresh)
         return self._token, self._at
 
 
@@ -162,7 +173,7 @@ class PageCache:
         if method not in ("GET", "HEAD") or not _cacheable_path(path):
             await self.app(scope, receive, self._secure(send, extra))
             return
-        token, at = self.version.current()
+        token, at = await self.version.current()
         if token != self._token:
             self.entries.clear()
             self._token = token
