@@ -16,6 +16,8 @@ from polynews.translate.router import Router
 from polynews.translate.service import Translator, translate_article
 
 KEY = MemoryKey("apertium", "3.8.3", "apertium fr→es", "fr", "es")
+DIRECT = {("fr", "es"): None}
+"""fr→es on the direct pair, where the counting backend sees every call (no Catalan chain)."""
 
 
 def test_store_then_lookup_by_normalised_text(engine: Engine) -> None:
@@ -41,7 +43,9 @@ def test_many_segments_in_chunks(engine: Engine) -> None:
 
 @pytest.mark.apertium
 def test_hit_miss_force(engine: Engine, counting_apertium: Any) -> None:
-    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    translator = Translator(
+        Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
+    )
     text = ["Le chat dort.", "Il pleut à Paris."]
     first = translator.translate_texts(text, "fr", "es")
     assert first is not None and first.memory_hits == 0 and counting_apertium.calls == [2]
@@ -85,7 +89,9 @@ def _row(engine: Engine, article_id: int, lang: str) -> dict[str, object]:
 
 @pytest.mark.apertium
 def test_translate_article_statuses(engine: Engine, counting_apertium: Any) -> None:
-    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    translator = Translator(
+        Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
+    )
     paragraphs = ["Il y a 10 000 soldats, soit 40 % de plus.", "Le sommet a eu lieu hier."]
     article_id = _article(engine, "fr", paragraphs)
 
@@ -110,7 +116,9 @@ def test_translate_article_statuses(engine: Engine, counting_apertium: Any) -> N
 @pytest.mark.apertium
 def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium: Any) -> None:
     counting_apertium._binary = "/nonexistent/apertium"  # the engine breaks after start-up
-    translator = Translator(Router([counting_apertium]), TranslationMemory(engine))
+    translator = Translator(
+        Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
+    )
     article_id = _article(engine, "es", ["Hola."])
     status = translate_article(engine, translator, article_id, "en", retries=1, backoff=0.01)
     assert status == "failed"

@@ -83,7 +83,9 @@ def test_preferred_pivot_replaces_a_direct_rule_pair_only() -> None:
     prefs = parse_preferences(["fr-es:ca"])
     route = Router([rule], preferences=prefs).route("fr", "es")
     assert route is not None and route.label == "rules fr→ca→es"
-    assert Router([rule]).route("fr", "es").label == "rules fr→es"  # type: ignore[union-attr]
+    keep = parse_preferences(["fr-es:"])  # an operator may keep the direct pair
+    assert Router([rule], preferences=keep).route("fr", "es").label == "rules fr→es"  # type: ignore[union-attr]
+    assert Router([rule]).route("fr", "es").label == "rules fr→ca→es"  # type: ignore[union-attr]
     neural = TableBackend("nmt", "neural", {("fr", "es")})
     route = Router([rule, neural], preferences=prefs).route("fr", "es")
     assert route is not None and route.label == "nmt fr→es"

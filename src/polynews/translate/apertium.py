@@ -89,6 +89,16 @@ class Unit:
         return any("<ant>" in reading or "<cog>" in reading for reading in self.tags)
 
     @property
+    def first_name(self) -> bool:
+        """True when one reading is a first name and none a place ("Donald", not "Jordan")."""
+        return not self.place and any("<ant>" in reading for reading in self.tags)
+
+    @property
+    def plural(self) -> bool:
+        """True when the word is known, and only as a plural."""
+        return bool(self.tags) and all("<pl>" in reading for reading in self.tags)
+
+    @property
     def place(self) -> bool:
         """True when one reading is a place or organisation name."""
         return any(tag in reading for reading in self.tags for tag in _PLACE_TAGS)

@@ -26,7 +26,7 @@ from polynews.translate.router import Route, Router
 
 log = logging.getLogger(__name__)
 
-QUALITY_REVISION = "q1"
+QUALITY_REVISION = "q2"
 """Bumped whenever the quality layer changes output, so the memory misses old results."""
 
 STATUSES = ("translated", "original", "no_engine", "failed")
