@@ -19,7 +19,13 @@ import httpx
 from polynews.config import Settings
 from polynews.errors import BackendUnavailable, TranslateError
 from polynews.translate.base import BackendKind, Direction
-from polynews.translate.remote import RetryPolicy, probe_timeout, request_json, timeout
+from polynews.translate.remote import (
+    RetryPolicy,
+    chunk_by_size,
+    probe_timeout,
+    request_json,
+    timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +99,7 @@ class LibreTranslateBackend:
             )
         out = list(segments)
         todo = [i for i, text in enumerate(segments) if text.strip()]
-        for chunk in _chunks(todo, segments, MAX_REQUEST_CHARS):
+        for chunk in chunk_by_size(todo, segments, MAX_REQUEST_CHARS):
             texts = [segments[i] for i in chunk]
             for i, translated in zip(chunk, self._request(texts, source, target), strict=True):
                 out[i] = translated
@@ -130,19 +136,6 @@ class LibreTranslateBackend:
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._client.close()
-
-
-def _chunks(indexes: list[int], segments: Sequence[str], limit: int) -> list[list[int]]:
-    chunks: list[list[int]] = []
-    size = 0
-    for i in indexes:
-        if chunks and size + len(segments[i]) <= limit:
-            chunks[-1].append(i)
-            size += len(segments[i])
-        else:
-            chunks.append([i])  # an oversized segment travels alone rather than being cut
-            size = len(segments[i])
-    return chunks
 
 
 def create(settings: Settings, *, client: httpx.Client | None = None) -> LibreTranslateBackend:

@@ -29,7 +29,13 @@ import httpx
 from polynews.config import Settings
 from polynews.errors import BackendUnavailable, ConfigError, TranslateError
 from polynews.translate.base import BackendKind, Direction
-from polynews.translate.remote import RetryPolicy, probe_timeout, request_json, timeout
+from polynews.translate.remote import (
+    RetryPolicy,
+    chunk_by_size,
+    probe_timeout,
+    request_json,
+    timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +168,7 @@ class OpenAIBackend:
             )
         out = list(segments)
         todo = [i for i, text in enumerate(segments) if text.strip()]
-        for chunk in _chunks(todo, segments, self._max_chars):
+        for chunk in chunk_by_size(todo, segments, self._max_chars):
             texts = [segments[i] for i in chunk]
             for i, translated in zip(
                 chunk, self._translate_checked(texts, source, target), strict=True
@@ -264,19 +270,6 @@ class _Rejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.attempts = attempts
-
-
-def _chunks(indexes: list[int], segments: Sequence[str], limit: int) -> list[list[int]]:
-    chunks: list[list[int]] = []
-    size = 0
-    for i in indexes:
-        if chunks and size + len(segments[i]) <= limit:
-            chunks[-1].append(i)
-            size += len(segments[i])
-        else:
-            chunks.append([i])
-            size = len(segments[i])
-    return chunks
 
 
 def _offers(listed: list[str], model: str) -> bool:

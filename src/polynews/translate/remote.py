@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -151,3 +151,20 @@ def _message(response: httpx.Response, error_text: ErrorText) -> str:
 
 
 __all__ = ["ErrorText", "RetryPolicy", "probe_timeout", "request_json", "timeout"]
+
+
+def chunk_by_size(indexes: list[int], segments: Sequence[str], limit: int) -> list[list[int]]:
+    """Group segment indexes into requests of at most ``limit`` characters, in order.
+
+    An oversized segment travels alone rather than being cut.
+    """
+    chunks: list[list[int]] = []
+    size = 0
+    for i in indexes:
+        if chunks and size + len(segments[i]) <= limit:
+            chunks[-1].append(i)
+            size += len(segments[i])
+        else:
+            chunks.append([i])
+            size = len(segments[i])
+    return chunks
