@@ -377,7 +377,8 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         0,
         "Apertium pipelines one large translation batch is split across (at paragraph "
-        "boundaries), run at the same time; 0 means one per CPU core.",
+        "boundaries), run at the same time; 0 means one per two CPU cores, as one pipeline "
+        "of Apertium processes already keeps about 1.5 cores busy.",
         validate=_non_negative,
     ),
 )
