@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from polynews.errors import TranslateError
+from polynews.config import defaults
+from polynews.errors import BackendUnavailable, TranslateError
 from polynews.translate import apertium as apertium_module
-from polynews.translate.apertium import ApertiumBackend, _chunks, discover_modes
+from polynews.translate.apertium import ApertiumBackend, _chunks, create, discover_modes
 
 pytestmark = pytest.mark.apertium
 
@@ -159,3 +161,12 @@ def test_a_failing_or_hanging_engine_is_a_clear_error(tmp_path: Path) -> None:
     missing = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(tmp_path / "nope"))
     with pytest.raises(TranslateError, match="could not start"):
         missing.translate(["Bonjour"], "fr", "es")
+
+
+def test_processes_come_from_the_settings() -> None:
+    settings = defaults()
+    try:
+        assert create(settings).processes == max(1, (os.cpu_count() or 1) // 2)
+        assert create(settings.replace(apertium_processes=3)).processes == 3
+    except BackendUnavailable as exc:
+        pytest.skip(f"Apertium not installed: {exc}")
