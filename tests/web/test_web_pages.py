@@ -249,3 +249,32 @@ async def test_healthz_and_static(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     css = await client.get("/static/style.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+async def test_cached_pages_are_served_gzipped_to_clients_that_accept_it(
+    client: httpx.AsyncClient, seeded: Seeded
+) -> None:
+    import gzip
+
+    first = await client.get(f"/fr/a/{seeded.french}", follow_redirects=True)
+    url = str(first.url)
+    plain = await client.get(url, headers={"accept-encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    # Raw bytes: ask through a stream so httpx does not decode them.
+    async with client.stream("GET", url, headers={"accept-encoding": "gzip"}) as zipped:
+        raw = b"".join([chunk async for chunk in zipped.aiter_raw()])
+        headers = zipped.headers
+    assert headers["content-encoding"] == "gzip" and headers["vary"] == "Accept-Encoding"
+    assert int(headers["content-length"]) == len(raw) < len(plain.content)
+    assert gzip.decompress(raw) == plain.content
+    assert headers["etag"] != plain.headers["etag"]
+    refused = await client.get(url, headers={"accept-encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+    again = await client.get(
+        url, headers={"accept-encoding": "gzip", "if-none-match": headers["etag"]}
+    )
+    assert again.status_code == 304 and "content-encoding" not in again.headers
+    other = await client.get(
+        url, headers={"accept-encoding": "identity", "if-none-match": headers["etag"]}
+    )
+    assert other.status_code == 200 and other.content == plain.content

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlalchemy import Engine, update
-from tests.web.conftest import Seeded, seed
+from tests.web.conftest import Seeded, add_article, seed
 
 from polynews.store import search as store_search
+from polynews.store import sources as source_store
 from polynews.store.schema import articles
+from polynews.store.search import index_pending
 from polynews.web import create_app
 
 
@@ -94,3 +98,76 @@ async def test_search_page(db_settings: object, engine: Engine, seeded_db: Seede
         assert "Trop de recherches" in r.text
         empty = await c.get("/fr/search")
         assert empty.status_code == 200  # the form alone costs nothing and is not limited
+
+
+def _many(engine: Engine, count: int) -> tuple[int, list[int]]:
+    """``count`` English articles mentioning "lighthouse" in the body, newest last, and one
+    more (the oldest) with it in the title; returns (title article, body articles)."""
+    src = source_store.add_source(
+        engine, kind="feed", url="http://127.0.0.1:9/coast.xml", name="Coast Courier"
+    )
+    t0 = datetime(2025, 10, 1, 8, 0, tzinfo=UTC)
+    titled = add_article(
+        engine,
+        src.id,
+        "http://127.0.0.1:9/coast/0.html",
+        title="Lighthouse keepers return to the cape",
+        paragraphs=["The keepers came back on Monday after a lighthouse survey."],
+        language="en",
+        published=t0,
+        outlet="Coast Courier",
+    )
+    bodies = [
+        add_article(
+            engine,
+            src.id,
+            f"http://127.0.0.1:9/coast/{i}.html",
+            title=f"Harbour notice number {i}",
+            paragraphs=[f"Boats must keep clear of the lighthouse rocks, notice {i} says."],
+            language="en",
+            published=t0 + timedelta(hours=i),
+            outlet="Coast Courier",
+        )
+        for i in range(1, count + 1)
+    ]
+    index_pending(engine)
+    return titled, bodies
+
+
+def test_search_ranks_the_page_asked_for_and_says_when_more_follow(engine: Engine) -> None:
+    titled, bodies = _many(engine, 24)
+    with engine.connect() as conn:
+        first = store_search.search(conn, "en", "lighthouse", limit=10)
+        second = store_search.search(conn, "en", "lighthouse", limit=10, offset=10)
+        last = store_search.search(conn, "en", "lighthouse", limit=10, offset=20)
+        beyond = store_search.search(conn, "en", "lighthouse", limit=10, offset=30)
+        exact = store_search.search(conn, "en", "lighthouse", limit=25)
+    # The word in the title outweighs it in the body, although that article is the oldest.
+    assert first.hits[0].article_id == titled
+    assert first.more and first.total is None and len(first.hits) == 10
+    assert second.more and len(second.hits) == 10
+    assert not last.more and len(last.hits) == 5 and last.total == 25
+    assert beyond.hits == [] and not beyond.more and beyond.total is None
+    assert not exact.more and exact.total == 25
+    pages = [h.article_id for r in (first, second, last) for h in r.hits]
+    assert sorted(pages) == sorted([titled, *bodies])  # every match once, none twice
+
+
+@pytest.mark.anyio
+async def test_search_page_offers_more_results(db_settings: object, engine: Engine) -> None:
+    _many(engine, 24)
+    settings = db_settings.replace(page_size=10)  # type: ignore[attr-defined]
+    app = create_app(settings, engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/en/search", params={"q": "lighthouse"})
+        assert r.status_code == 200
+        assert "More than 10 articles match “lighthouse”." in r.text
+        assert "More results" in r.text and "Page 1" in r.text and " of " not in r.text
+        assert "/en/search?q=lighthouse&amp;page=2" in r.text
+        r = await c.get("/en/search", params={"q": "lighthouse", "page": "3"})
+        assert "25 articles match “lighthouse”." in r.text
+        assert "Previous results" in r.text and "More results" not in r.text
+        r = await c.get("/en/search", params={"q": "lighthouse", "page": "4"})
+        assert r.status_code == 404
+        r = await c.get("/uk/search", params={"q": "lighthouse"})
+        assert "0 статей відповідають запиту" in r.text

@@ -314,8 +314,10 @@ class Results:
 
     @property
     def total(self) -> int | None:
-        """The exact number of matches when this is the last page, else None."""
-        return None if self.more else self.offset + len(self.hits)
+        """The exact number of matches when this is the last page; else None."""
+        if self.more or (self.offset and not self.hits):
+            return None  # more follow, or this page lies past the last match
+        return self.offset + len(self.hits)
 
 
 def search(conn: Connection, lang: str, query: str, *, limit: int = 20, offset: int = 0) -> Results:
@@ -346,9 +348,10 @@ def _hits(rows: Any) -> list[Hit]:
 def _search_sqlite(
     conn: Connection, lang: str, terms: list[str], limit: int, offset: int
 ) -> list[Hit]:
-    # FTS5 ranks inside the virtual table (ORDER BY rank: bm25 with the title weighted 4
-    # to 1, configured by migration 0004) and hands over only the page asked for; the
-    # documents are read for those rows alone.
+    # FTS5 scores the matches (rank: bm25 with the title weighted 4 to 1, configured by
+    # migration 0004) and SQLite's top-N sorter keeps only the page asked for; the
+    # documents are read for those rows alone. Ties go to the newest document (highest
+    # rowid), so that pages never overlap or skip a match.
     table = fts5_table(lang)
     where = f"{table} MATCH :match"
     if table == OTHER_FTS5_TABLE:
@@ -356,9 +359,9 @@ def _search_sqlite(
     sql = (
         "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
         f"FROM (SELECT rowid AS id, rank FROM {table} WHERE {where} "
-        "ORDER BY rank LIMIT :limit OFFSET :offset) AS f "
+        "ORDER BY rank, rowid DESC LIMIT :limit OFFSET :offset) AS f "
         "JOIN search_documents AS d ON d.id = f.id "
-        "ORDER BY f.rank, d.published_at DESC"
+        "ORDER BY f.rank, f.id DESC"
     )
     rows = conn.execute(
         text(sql).columns(published_at=UTCDateTime()),
@@ -381,7 +384,7 @@ def _search_pg(conn: Connection, lang: str, terms: list[str], limit: int, offset
         "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
         "FROM (SELECT id FROM search_documents "
         f"WHERE {where} AND tsv @@ {tsquery} "
-        "ORDER BY published_at DESC NULLS LAST LIMIT :candidates) AS c "
+        "ORDER BY published_at DESC NULLS LAST, id DESC LIMIT :candidates) AS c "
         "JOIN search_documents AS d ON d.id = c.id "
         f"ORDER BY ts_rank(d.tsv, {tsquery}) DESC, d.published_at DESC NULLS LAST, d.id DESC "
         "LIMIT :limit OFFSET :offset"

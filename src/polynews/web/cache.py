@@ -9,12 +9,13 @@ of its body) and Last-Modified, and ``If-None-Match`` / ``If-Modified-Since`` ge
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -88,15 +89,67 @@ class DataVersion:
         return self._token, self._at
 
 
+_NOT_ON_304 = (b"content-type", b"content-length", b"content-encoding")
+
+GZIP_MIN = 1024
+"""Bodies at least this long are also kept gzip-compressed, for clients that accept it."""
+
+
 @dataclass(frozen=True)
 class Cached:
-    """One cached answer."""
+    """One cached answer, with its complete response headers worked out once."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
     modified: datetime
+    gzipped: bytes | None = None
+    sent_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    gzip_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        etag: bytes,
+        modified: datetime,
+    ) -> Cached:
+        """An entry whose headers (and gzip body, for a long cacheable one) are ready to send."""
+        gzipped = None
+        if etag and len(body) >= GZIP_MIN:
+            gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+            headers = [*headers, (b"vary", b"Accept-Encoding")]
+        sent = [*headers, *SECURITY_HEADERS, (b"content-length", str(len(body)).encode())]
+        zipped: list[tuple[bytes, bytes]] = []
+        if gzipped is not None:
+            zipped = [
+                *((k, gzip_etag(etag) if k == b"etag" else v) for k, v in headers),
+                *SECURITY_HEADERS,
+                (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(gzipped)).encode()),
+            ]
+        return cls(status, headers, body, etag, modified, gzipped, sent, zipped)
+
+
+def gzip_etag(etag: bytes) -> bytes:
+    """The strong ETag of the gzip-compressed form of the answer tagged ``etag``."""
+    return etag[:-1] + b'-gz"'
+
+
+def accepts_gzip(request_headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when the request's Accept-Encoding allows gzip."""
+    value = _header(request_headers, b"accept-encoding")
+    if not value:
+        return False
+    for part in value.lower().split(b","):
+        name, _, params = part.strip().partition(b";")
+        if name.strip() in (b"gzip", b"*"):
+            q = params.strip()
+            return not (q.startswith(b"q=") and q[2:].strip(b" .0") == b"")
+    return False
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -218,7 +271,7 @@ class PageCache:
         status = int(start.get("status", 500))
         ctype = _header(headers, b"content-type") or b""
         if status != 200 or not ctype.startswith(_CACHEABLE_TYPES):
-            return Cached(status, headers, body, b"", at)
+            return Cached.build(status, headers, body, b"", at)
         etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         modified = at
         declared = _header(headers, b"last-modified")
@@ -233,21 +286,24 @@ class PageCache:
             (b"last-modified", http_date(modified).encode()),
             (b"cache-control", b"public, max-age=60"),
         ]
-        return Cached(status, headers, body, etag, modified)
+        return Cached.build(status, headers, body, etag, modified)
 
     async def _answer(
         self, scope: Scope, send: Send, entry: Cached, extra: list[tuple[bytes, bytes]]
     ) -> None:
-        headers = [*entry.headers, *SECURITY_HEADERS, *extra]
-        if entry.etag and not_modified(scope["headers"], entry.etag, entry.modified):
-            kept = [h for h in headers if h[0] != b"content-type"]
+        zipped = entry.gzipped is not None and accepts_gzip(scope["headers"])
+        etag = gzip_etag(entry.etag) if zipped else entry.etag
+        headers = entry.gzip_headers if zipped else entry.sent_headers
+        if extra:
+            headers = [*headers, *extra]
+        if entry.etag and not_modified(scope["headers"], etag, entry.modified):
+            kept = [h for h in headers if h[0] not in _NOT_ON_304]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers.append((b"content-length", str(len(entry.body)).encode()))
         await send({"type": "http.response.start", "status": entry.status, "headers": headers})
-        body = b"" if scope["method"] == "HEAD" else entry.body
-        await send({"type": "http.response.body", "body": body})
+        body = b"" if scope["method"] == "HEAD" else entry.gzipped if zipped else entry.body
+        await send({"type": "http.response.body", "body": body or b""})
 
 
 def now_utc() -> datetime:

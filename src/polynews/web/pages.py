@@ -179,6 +179,8 @@ def page_routes(site: Site) -> APIRouter:
                     conn, lang, query, limit=site.page_size, offset=(number - 1) * site.page_size
                 )
                 found = queries.titles(conn, [h.article_id for h in results.hits], lang)
+            if number > 1 and not results.hits:
+                raise HTTPException(404, f"there is no page {number} of these search results")
             items = [found[h.article_id] for h in results.hits if h.article_id in found]
             shown = results.offset + len(results.hits)
             more = results.more and number < MAX_SEARCH_PAGE
