@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import sqlite3
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -59,26 +61,62 @@ _CACHEABLE_TYPES = (
 class DataVersion:
     """The current data version of a database, re-read at most every ``ttl`` seconds.
 
-    The re-read is a few aggregate queries (milliseconds on a large database): it runs in
-    a worker thread, never on the event loop, and only the request that found the token
+    A re-read first asks the database for a cheap change marker -- SQLite's
+    ``PRAGMA data_version`` on a connection of its own (it changes whenever any other
+    connection commits), PostgreSQL's current snapshot (it changes whenever a writing
+    transaction starts or ends) -- and runs the aggregate queries of
+    :func:`~polynews.web.queries.data_version` (tens of milliseconds on a large database)
+    only when the marker moved, or every ``full_every`` seconds regardless. It runs in a
+    worker thread, never on the event loop, and only the request that found the token
     stale waits for it; requests arriving meanwhile answer from the token they had (the
     data was up to ``ttl`` seconds old anyway).
     """
 
-    def __init__(self, engine: Engine, ttl: float = 1.0) -> None:
+    def __init__(self, engine: Engine, ttl: float = 1.0, full_every: float = 60.0) -> None:
         self.engine = engine
         self.ttl = ttl
+        self.full_every = full_every
         self._checked = -1e9
         self._token = ""
         self._at = EPOCH
+        self._marker: object = None
+        self._full_at = -1e9
+        self._watch: sqlite3.Connection | None = None
+
+    def _change_marker(self) -> object:
+        """A value that differs whenever some writer committed since it was last read."""
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            path = self.engine.url.database
+            if not path or path == ":memory:":
+                return None
+            if self._watch is None:
+                self._watch = sqlite3.connect(path, check_same_thread=False)
+                weakref.finalize(self, self._watch.close)
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+        if dialect == "postgresql":
+            with self.engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar()
+        return None
 
     def refresh(self) -> None:
         """Re-read the data version now (blocking: call it from a worker thread)."""
+        now = time.monotonic()
         try:
+            # Read before the aggregates: a commit in between moves it again next time.
+            marker = self._change_marker()
+            if (
+                marker is not None
+                and marker == self._marker
+                and now - self._full_at < self.full_every
+            ):
+                return
             with self.engine.connect() as conn:
                 self._token, self._at = data_version(conn)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             log.warning("data version check failed stage=web error=%s", exc)
+            return
+        self._marker, self._full_at = marker, now
 
     async def current(self) -> tuple[str, datetime]:
         """The (token, newest change) pair; free between checks, off the event loop at one."""
