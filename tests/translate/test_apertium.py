@@ -158,6 +158,12 @@ def test_a_failing_or_hanging_engine_is_a_clear_error(tmp_path: Path) -> None:
     slow = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(hanging), timeout=0.5)
     with pytest.raises(TranslateError, match="took longer than"):
         slow.translate(["Bonjour"], "fr", "es")
+    merging = tmp_path / "merging-apertium"
+    merging.write_text("#!/bin/sh\ncat >/dev/null\necho '<p>uno dos</p>'\n")
+    merging.chmod(0o755)
+    merged = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(merging))
+    with pytest.raises(TranslateError, match="returned 1 paragraphs for 2"):
+        merged.translate(["un", "deux"], "fr", "es")
     missing = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(tmp_path / "nope"))
     with pytest.raises(TranslateError, match="could not start"):
         missing.translate(["Bonjour"], "fr", "es")
