@@ -8,8 +8,17 @@ other); then words/s of both on a 20k-word batch per direction, and over all dir
 together. ``--tricks`` also measures each quality trick alone (all others at default)
 as a chrF delta; ``--prefer fr-es:ca`` tries another pivot choice than the router's table.
 
+Raw Apertium is one ``apertium -u`` call, or two joined by a shell pipe for a pivot;
+polynews's route is one ``apertium -f html`` pipeline per hop, streamed one into the
+next, in ``--processes`` concurrent chunks (default: the ``apertium_processes`` default).
+Both get the same batch with its repeated sentences: polynews's within-batch dedup and
+translation memory are left out, so both translate every word. Wall-clock words/s on a
+shared machine mostly measure the neighbours (the load average is printed); words per
+CPU-second (this process plus its children) is the steadier figure.
+
     .venv/bin/python benchmarks/translate.py [--data flores|newstest] [--tricks]
-        [--prefer SRC-TGT:PIVOT ...] [--only SRC-TGT ...] [--no-speed]
+        [--prefer SRC-TGT:PIVOT ...] [--only SRC-TGT ...] [--no-speed | --speed-only]
+        [--processes N]
 """
 
 from __future__ import annotations
@@ -114,7 +123,7 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true", help="skip the words/s table")
     parser.add_argument("--speed-only", action="store_true", help="only the words/s table")
     parser.add_argument("--processes", type=int, default=0,
-                        help="apertium_processes (default 0: one per core)")  # fmt: skip
+                        help="apertium_processes (default 0: one per two cores)")  # fmt: skip
     args = parser.parse_args()
     backend = create(defaults().replace(apertium_processes=args.processes))
     router = Router([backend], pivots=["es"], preferences=parse_preferences(args.prefer))
@@ -180,7 +189,7 @@ def speed(
     args: argparse.Namespace, directions: list[tuple[str, str]], router: Router, default: Tricks
 ) -> None:
     """Print words/s of raw Apertium and of polynews on a 20k-word batch per direction."""
-    # Throughput on a ~20k-word batch per direction (one engine call per hop for both).
+    # Throughput on a ~20k-word batch per direction, one engine call for each side.
     print("| direction | raw words/s | ours words/s | ratio | raw words/CPU-s "
           "| ours words/CPU-s | CPU ratio |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
