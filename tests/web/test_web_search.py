@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from tests.web.conftest import Seeded, add_article, seed
 
 from polynews.store import search as store_search
@@ -171,3 +171,46 @@ async def test_search_page_offers_more_results(db_settings: object, engine: Engi
         assert r.status_code == 404
         r = await c.get("/uk/search", params={"q": "lighthouse"})
         assert "0 статей відповідають запиту" in r.text
+
+
+def _migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    from polynews.store.db import _alembic_config
+
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_migration_0004_keeps_what_0003_indexed(db_settings: object) -> None:
+    from polynews.store import create_db_engine
+
+    engine = create_db_engine(db_settings.database)  # type: ignore[attr-defined]
+    try:
+        _migrate_to(engine, "0003")
+        s = seed(engine)  # indexed by 0003's triggers and expression indexes
+        _migrate_to(engine, "head")
+        assert ids(engine, "en", "mayor praised") == [s.french]
+        assert ids(engine, "fr", "conseil vote") == [s.english]
+        assert ids(engine, "es", "alcalde") == [s.french]
+        _migrate_to(engine, "0003", down=True)
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                found = conn.execute(
+                    text("SELECT count(*) FROM search_fts WHERE search_fts MATCH 'alcalde'")
+                ).scalar_one()
+            else:
+                found = conn.execute(
+                    text(
+                        "SELECT count(*) FROM search_documents WHERE lang = 'es' AND "
+                        "to_tsvector('spanish'::regconfig, title || ' ' || body) "
+                        "@@ plainto_tsquery('spanish'::regconfig, 'alcalde')"
+                    )
+                ).scalar_one()
+        assert found == 1
+        _migrate_to(engine, "head")
+        assert ids(engine, "es", "alcalde") == [s.french]
+    finally:
+        engine.dispose()
