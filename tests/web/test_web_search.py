@@ -169,6 +169,8 @@ async def test_search_page_offers_more_results(db_settings: object, engine: Engi
         assert "Previous results" in r.text and "More results" not in r.text
         r = await c.get("/en/search", params={"q": "lighthouse", "page": "4"})
         assert r.status_code == 404
+        r = await c.get("/en/search", params={"q": "lighthouse", "page": "51"})
+        assert r.status_code == 404 and "50 pages deep" not in r.text  # the usual 404 page
         r = await c.get("/uk/search", params={"q": "lighthouse"})
         assert "0 статей відповідають запиту" in r.text
 

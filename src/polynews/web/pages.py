@@ -150,7 +150,9 @@ def page_routes(site: Site) -> APIRouter:
         ui = site.renderer.ui(lang)
         link = links(request, paths.search_path(lang))
         query = q.strip()[:MAX_QUERY]
-        number = int(page) if page.isdigit() and 0 < int(page) <= MAX_SEARCH_PAGE else 1
+        number = int(page) if page.isdigit() and int(page) > 0 else 1
+        if number > MAX_SEARCH_PAGE:
+            raise HTTPException(404, f"search results go {MAX_SEARCH_PAGE} pages deep, no deeper")
         if not query:
             html = site.renderer.search(
                 lang, link, query="", items=None, total=0, more=False, page=1, message=None
@@ -183,7 +185,7 @@ def page_routes(site: Site) -> APIRouter:
                 raise HTTPException(404, f"there is no page {number} of these search results")
             items = [found[h.article_id] for h in results.hits if h.article_id in found]
             shown = results.offset + len(results.hits)
-            more = results.more and number < MAX_SEARCH_PAGE
+            more = results.more
         except store_search.QueryError:
             message = ui.gettext(
                 "Type one or more words to search for; quotes, operators and punctuation "
@@ -201,6 +203,7 @@ def page_routes(site: Site) -> APIRouter:
             more=more,
             page=number,
             message=message,
+            last_page=MAX_SEARCH_PAGE,
         )
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 

@@ -271,12 +271,13 @@ class Renderer:
         more: bool,
         page: int,
         message: str | None,
+        last_page: int | None = None,
     ) -> str:
         """The search form and, for a query, its results or a message saying why not.
 
         ``total`` is how many matches this page and the ones before it hold; ``more`` says
         whether others follow (there is no count of every match: it would cost as much as
-        ranking them all).
+        ranking them all); no page after ``last_page`` is offered.
         """
         ui = self.ui(lang)
         path_for = {c: paths.search_path(c) for c in self.languages}
@@ -286,6 +287,7 @@ class Renderer:
         def page_href(n: int) -> str:
             return link.href(paths.search_path(lang)) + "?" + urlencode({"q": query, "page": n})
 
+        offer_next = more and (last_page is None or page < last_page)
         results_line = None
         if items is not None and message is None:
             results_line = (
@@ -312,9 +314,9 @@ class Renderer:
             pager={
                 "search": True,
                 "page": page,
-                "pages": page + 1 if more else page,
+                "pages": page + 1 if offer_next else page,
                 "prev": page_href(page - 1) if page > 1 else None,
-                "next": page_href(page + 1) if more else None,
+                "next": page_href(page + 1) if offer_next else None,
             },
         )
         return self.env.get_template("search.html").render(ctx)
