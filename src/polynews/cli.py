@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
-from polynews.executor import create_executor
 from polynews.ingest.fetcher import Fetcher
 from polynews.logs import configure_logging
 from polynews.model import SourceKind
-from polynews.pipeline import Pipeline, RunReport, run_pass
+from polynews.pipeline import RunReport, open_pipeline, run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
@@ -78,6 +78,16 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
+def _store(settings: Settings) -> Iterator[Engine]:
+    """The migrated database of ``settings``, disposed of afterwards."""
+    engine = open_store(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def _errors() -> Iterator[None]:
     """Turn polynews errors into one clear line and exit status 1."""
     try:
@@ -123,8 +133,7 @@ def sources_add(
     ] = None,
 ) -> None:
     """Register a source."""
-    with _errors():
-        engine = open_store(_settings(ctx))
+    with _errors(), _store(_settings(ctx)) as engine:
         source = source_store.add_source(
             engine,
             kind=kind,
@@ -143,8 +152,7 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sources with their last fetch, status, error and counts."""
-    with _errors():
-        engine = open_store(_settings(ctx))
+    with _errors(), _store(_settings(ctx)) as engine:
         rows = source_store.list_sources(engine)
     if as_json:
         data = [{**asdict(s), "kind": s.kind.value} for s in rows]
@@ -167,8 +175,8 @@ def sources_remove(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Forget a source (its articles stay)."""
-    with _errors():
-        source = source_store.remove_source(open_store(_settings(ctx)), ref)
+    with _errors(), _store(_settings(ctx)) as engine:
+        source = source_store.remove_source(engine, ref)
     typer.echo(f"removed source {source.id}: {source.url}")
 
 
@@ -177,8 +185,8 @@ def sources_enable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Enable a source."""
-    with _errors():
-        source = source_store.set_enabled(open_store(_settings(ctx)), ref, True)
+    with _errors(), _store(_settings(ctx)) as engine:
+        source = source_store.set_enabled(engine, ref, True)
     typer.echo(f"enabled source {source.id}")
 
 
@@ -187,8 +195,8 @@ def sources_disable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Disable a source (kept, not fetched)."""
-    with _errors():
-        source = source_store.set_enabled(open_store(_settings(ctx)), ref, False)
+    with _errors(), _store(_settings(ctx)) as engine:
+        source = source_store.set_enabled(engine, ref, False)
     typer.echo(f"disabled source {source.id}")
 
 
@@ -199,8 +207,7 @@ def sources_import(
     """Add every feed of an OPML file (known URLs are skipped)."""
     from polynews.ingest.opml import parse_opml
 
-    with _errors():
-        engine = open_store(_settings(ctx))
+    with _errors(), _store(_settings(ctx)) as engine:
         outlines = parse_opml(path.read_bytes())
         added = skipped = 0
         for outline in outlines:
@@ -227,8 +234,7 @@ def sources_export(
     """Write the feed sources as OPML 2.0."""
     from polynews.ingest.opml import OpmlOutline, write_opml
 
-    with _errors():
-        engine = open_store(_settings(ctx))
+    with _errors(), _store(_settings(ctx)) as engine:
         outlines = [
             OpmlOutline(xml_url=s.url, title=s.name, language=s.language)
             for s in source_store.list_sources(engine)
@@ -274,7 +280,8 @@ def reextract(ctx: typer.Context) -> None:
     """Re-extract every archived page (no re-fetching), then deduplicate again."""
     with _errors():
         settings = _settings(ctx)
-        n = article_store.reset_for_reextract(open_store(settings))
+        with _store(settings) as engine:
+            n = article_store.reset_for_reextract(engine)
         typer.echo(f"re-extracting {n} archived pages", err=True)
         report = asyncio.run(run_pass(settings, reextract=True))
     _print_report(report)
@@ -290,13 +297,8 @@ def run(ctx: typer.Context) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        engine = open_store(settings)
-        executor = create_executor(settings.workers)
-        try:
-            async with Fetcher(settings) as fetcher:
-                await Pipeline(settings, engine, fetcher, executor).run_forever(stop)
-        finally:
-            executor.close()
+        async with open_pipeline(settings, progress=False) as pipeline:
+            await pipeline.run_forever(stop)
 
     with _errors():
         asyncio.run(forever())
@@ -308,8 +310,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts of sources, articles, duplicates, errors and languages."""
-    with _errors():
-        data = article_store.stats(open_store(_settings(ctx)))
+    with _errors(), _store(_settings(ctx)) as engine:
+        data = article_store.stats(engine)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -375,8 +377,7 @@ def translate_cmd(
     from polynews.translate.service import translate_lines
 
     settings = _settings(ctx)
-    with _errors():
-        engine = open_store(settings)
+    with _errors(), _store(settings) as engine:
         for line in translate_lines(
             settings, sys.stdin, source, target, explain, engine=engine, force=force
         ):

@@ -58,6 +58,11 @@ def _networks(value: Any) -> None:
             raise ValueError(f"{net!r} is not a network such as 127.0.0.0/8 ({exc})") from exc
 
 
+def _log_level(value: Any) -> None:
+    if str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+
 def _log_format(value: Any) -> None:
     if value not in ("text", "json"):
         raise ValueError("must be 'text' or 'json'")
@@ -218,7 +223,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive
     ),
-    Setting("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
+    Setting(
+        "log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR.", validate=_log_level
+    ),
     Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
     Setting(
         "api_token",
@@ -399,9 +406,14 @@ def register(setting: Setting) -> None:
 class Settings:
     """The effective settings: a value for every row of :data:`SETTINGS`."""
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"Settings({self.redacted()!r})"
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)  # copy and pickle probe dunders before __init__
         try:
             return self.values[name]
         except KeyError:

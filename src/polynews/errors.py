@@ -7,6 +7,7 @@
     ├── FetchError             fetching one URL failed; carries ``url``
     │   ├── BlockedAddressError    the URL resolves to a non-public address (SSRF guard)
     │   ├── RobotsDisallowedError  robots.txt forbids the URL for our User-Agent
+    │   │   └── RobotsUnavailableError robots.txt could not be read; disallowed for now
     │   ├── HTTPStatusError        the server answered with an error status; carries ``status``
     │   ├── TooLargeError          the body (or its decompressed form) exceeds the size cap
     │   ├── ContentTypeError       the response is not of an accepted content type
@@ -53,6 +54,10 @@ class BlockedAddressError(FetchError):
 
 class RobotsDisallowedError(FetchError):
     """robots.txt of the host forbids this URL for our User-Agent."""
+
+
+class RobotsUnavailableError(RobotsDisallowedError):
+    """robots.txt could not be fetched (5xx, timeout, network): the site is off limits for now."""
 
 
 class HTTPStatusError(FetchError):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,7 +22,18 @@ from sqlalchemy import Engine, func, select
 
 from polynews import dedup
 from polynews.config import Settings
-from polynews.errors import FetchError, HTTPStatusError, ParseError, PolynewsError
+from polynews.errors import (
+    BlockedAddressError,
+    ContentTypeError,
+    FetchError,
+    HTTPStatusError,
+    ParseError,
+    PolynewsError,
+    RobotsDisallowedError,
+    RobotsUnavailableError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
 from polynews.executor import StageExecutor, create_executor
 from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
 from polynews.ingest.feeds import parse_feed
@@ -41,6 +53,14 @@ log = logging.getLogger(__name__)
 # Statuses worth another try on a later pass; anything else fails the article for good.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 3
+# Failures that another try cannot change.
+PERMANENT_FETCH_ERRORS = (
+    BlockedAddressError,
+    RobotsDisallowedError,
+    TooLargeError,
+    ContentTypeError,
+    TooManyRedirectsError,
+)
 MAX_CHILD_SITEMAPS = 50
 FETCH_CHUNK = 200
 
@@ -113,8 +133,10 @@ class Pipeline:
                 conn,
                 source,
                 status=result.status,
-                etag=result.headers.get("etag"),
-                last_modified=result.headers.get("last-modified"),
+                # A 304 need not repeat the validators; keep the ones we sent.
+                etag=result.headers.get("etag") or (source.etag if result.not_modified else None),
+                last_modified=result.headers.get("last-modified")
+                or (source.last_modified if result.not_modified else None),
                 new_articles=new,
                 default_interval=self.settings.poll_interval,
             )
@@ -170,10 +192,16 @@ class Pipeline:
         parsed = parse_sitemap(
             result.body, base_url=result.final_url, max_bytes=self.settings.max_decompressed_bytes
         )
-        return await self._sitemap_entries(source, parsed), result, parsed.warning
+        entries, problems = await self._sitemap_entries(source, parsed)
+        warning = "; ".join(w for w in (parsed.warning, *problems) if w) or None
+        return entries, result, warning
 
-    async def _sitemap_entries(self, source: Source, parsed: ParsedSitemap) -> list[FeedEntry]:
+    async def _sitemap_entries(
+        self, source: Source, parsed: ParsedSitemap
+    ) -> tuple[list[FeedEntry], list[str]]:
+        """The entries of a sitemap and of its child sitemaps, and what failed among these."""
         entries = list(parsed.entries)
+        problems: list[str] = []
         for child_url in parsed.sitemaps[:MAX_CHILD_SITEMAPS]:
             try:
                 child = await self.fetcher.fetch(child_url, accept="sitemap")
@@ -184,19 +212,17 @@ class Pipeline:
                 )
                 entries.extend(sub.entries)
             except (FetchError, ParseError) as exc:
-                self._record_source_error(source, exc, url=child_url)
+                problems.append(f"child sitemap {child_url} failed: {exc}")
         if source.language:
             entries = [_with_language(e, e.language or source.language) for e in entries]
-        return entries
+        return entries, problems
 
-    def _record_source_error(
-        self, source: Source, exc: PolynewsError, url: str | None = None
-    ) -> None:
+    def _record_source_error(self, source: Source, exc: PolynewsError) -> None:
         status = exc.status if isinstance(exc, HTTPStatusError) else None
         log.warning(
             "source failed source_id=%s url=%s error=%s stage=sources",
             source.id,
-            url or source.url,
+            source.url,
             exc,
         )
         with self.engine.begin() as conn:
@@ -206,7 +232,7 @@ class Pipeline:
                 kind=type(exc).__name__,
                 message=str(exc),
                 source_id=source.id,
-                url=url or source.url,
+                url=source.url,
                 status=status,
                 reschedule_after=source.poll_interval or self.settings.poll_interval,
             )
@@ -252,10 +278,7 @@ class Pipeline:
             for article, result in zip(batch, results, strict=True):
                 if isinstance(result, FetchError):
                     report.fetch_errors += 1
-                    retry = (
-                        isinstance(result, HTTPStatusError) and result.status in RETRYABLE_STATUSES
-                    ) or type(result).__name__ == "FetchTimeoutError"
-                    retry = retry and article.attempts + 1 < MAX_ATTEMPTS
+                    retry = _worth_retrying(result) and article.attempts + 1 < MAX_ATTEMPTS
                     store.mark_failed(conn, article.id, str(result), retry=retry)
                     source_store.record_error(
                         conn,
@@ -400,8 +423,7 @@ class Pipeline:
         if self.translator is None:
             return
         languages = list(self.settings.languages)
-        total = len(languages) * _count(self.engine, ArticleStatus.READY)
-        self.progress.start("translate", total)
+        self.progress.start("translate", 0)  # the stage itself finds what still needs doing
         translator = self.translator
         counts = await asyncio.to_thread(
             translate_pending,
@@ -414,11 +436,13 @@ class Pipeline:
 
     # -- whole passes --------------------------------------------------------------------
 
-    async def run_once(self, *, force: bool = False) -> RunReport:
-        """One pass: due sources, their new pages, leftovers from earlier passes, dedup."""
+    async def run_once(self, *, force: bool = False, fetch: bool = True) -> RunReport:
+        """One pass: due sources and their new pages (unless not ``fetch``), pages left
+        from earlier passes, dedup, translation and the search index."""
         report = RunReport()
-        await self.fetch_sources(report, force=force)
-        await self.fetch_articles(report)
+        if fetch:
+            await self.fetch_sources(report, force=force)
+            await self.fetch_articles(report)
         await self.extract_pending(report)
         self.dedup_pending(report)
         await self.translate(report)
@@ -432,7 +456,11 @@ class Pipeline:
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Poll sources on their schedule and process what they bring until ``stop`` is set."""
         while not stop.is_set():
-            report = await self.run_once()
+            try:
+                report = await self.run_once()
+            except Exception:  # a daemon logs a failed pass and tries again later
+                log.exception("pass failed stage=run")
+                report = RunReport()
             log.info(
                 "pass done sources=%d discovered=%d ready=%d duplicates=%d errors=%d stage=run",
                 report.sources,
@@ -450,6 +478,17 @@ class Pipeline:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except TimeoutError:
                 continue
+
+
+def _worth_retrying(error: FetchError) -> bool:
+    """A later pass may succeed: a network failure, a timeout, a 429 or a 5xx."""
+    if isinstance(error, RobotsUnavailableError):
+        return True  # robots.txt was unreachable this time
+    if isinstance(error, PERMANENT_FETCH_ERRORS):
+        return False
+    if isinstance(error, HTTPStatusError):
+        return error.status in RETRYABLE_STATUSES
+    return True  # connection refused or reset, DNS failure, timeout
 
 
 def _with_language(entry: FeedEntry, language: str | None) -> FeedEntry:
@@ -484,6 +523,27 @@ def _count(engine: Engine, status: ArticleStatus) -> int:
         )
 
 
+@asynccontextmanager
+async def open_pipeline(
+    settings: Settings, *, progress: bool | None = None
+) -> AsyncIterator[Pipeline]:
+    """A pipeline with its store, fetcher, executor and translator, all closed on exit."""
+    engine = open_store(settings)
+    executor: StageExecutor | None = None
+    try:
+        executor = create_executor(settings.workers)
+        translator = Translator.from_settings(settings, engine) if settings.translate else None
+        async with Fetcher(settings) as fetcher:
+            with make_progress(progress) as bars:
+                yield Pipeline(
+                    settings, engine, fetcher, executor, translator=translator, progress=bars
+                )
+    finally:
+        if executor is not None:
+            executor.close()
+        engine.dispose()
+
+
 async def run_pass(
     settings: Settings,
     *,
@@ -491,24 +551,6 @@ async def run_pass(
     reextract: bool = False,
     progress: bool | None = None,
 ) -> RunReport:
-    """Open the store, fetcher and executor, run one pass (or a re-extraction), close all."""
-    engine = open_store(settings)
-    executor = create_executor(settings.workers)
-    translator = Translator.from_settings(settings, engine) if settings.translate else None
-    try:
-        async with Fetcher(settings) as fetcher:
-            with make_progress(progress) as bars:
-                pipeline = Pipeline(
-                    settings, engine, fetcher, executor, translator=translator, progress=bars
-                )
-                if reextract:
-                    report = RunReport()
-                    await pipeline.extract_pending(report)
-                    pipeline.dedup_pending(report)
-                    await pipeline.translate(report)
-                    pipeline.index(report)
-                    return report
-                return await pipeline.run_once(force=force)
-    finally:
-        executor.close()
-        engine.dispose()
+    """One pass (or, with ``reextract``, the stages after fetching) with everything opened."""
+    async with open_pipeline(settings, progress=progress) as pipeline:
+        return await pipeline.run_once(force=force, fetch=not reextract)

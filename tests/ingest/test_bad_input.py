@@ -185,3 +185,21 @@ def test_run_polls_until_stopped(tmp_path: Path) -> None:
             code = proc.wait(timeout=60)
         assert code == 0, log.read_text("utf-8")[-2000:]
         assert "stage=run" in log.read_text("utf-8")  # it logged its pass
+
+
+def test_a_network_failure_is_retried_on_later_passes(settings: Settings) -> None:
+    settings = settings.replace(translate=False)
+    server = LocalServer()
+    with server.running():
+        dead = "http://127.0.0.1:9/gone.html"  # the discard port: nothing listens there
+        server.static("/feed.xml", _rss([dead]), "application/rss+xml")
+        engine = open_store(settings)
+        source_store.add_source(engine, kind="feed", url=server.url("/feed.xml"))
+        for attempt in (1, 2, 3):
+            asyncio.run(run_pass(settings, force=True, progress=False))
+            with engine.connect() as conn:
+                row = conn.execute(select(articles).where(articles.c.url == dead)).one()
+            assert row.attempts == attempt and row.error
+            # kept for another try until the attempts run out, then failed for good
+            assert row.status == ("discovered" if attempt < 3 else "failed")
+        engine.dispose()

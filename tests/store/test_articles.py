@@ -11,6 +11,7 @@ from polynews.model import ArticleStatus, FeedEntry, FetchResult
 from polynews.store import articles as store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles
+from polynews.store.schema_translate import translations
 
 
 def _fetch_result(url: str, body: bytes) -> FetchResult:
@@ -83,9 +84,19 @@ def test_raw_archive_round_trip_and_transitions(engine: Engine) -> None:
     assert stats["by_language"] == {"uk": 1}
     assert stats["sources"] == 1
 
-    # re-extraction sends archived pages back without re-fetching
+    # re-extraction sends archived pages back without re-fetching, and drops the
+    # translations of the old text
+    with engine.begin() as conn:
+        conn.execute(
+            translations.insert().values(
+                article_id=article.id, lang="en", status="translated", title="Hello",
+                paragraphs='["First.", "Second."]', updated_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
     assert store.reset_for_reextract(engine) == 1
     assert [a.id for a in store.pending(engine, ArticleStatus.FETCHED)] == [article.id]
+    with engine.connect() as conn:
+        assert conn.execute(select(translations)).all() == []
 
 
 def test_failures_and_duplicates(engine: Engine) -> None:

@@ -42,6 +42,23 @@ def test_add_refuses_unknown_kind_and_duplicates(engine: Engine) -> None:
         store.add_source(engine, kind="page", url="https://a.example/x")
 
 
+@pytest.mark.parametrize("language", ["portuguese", "x1", "123"])
+def test_add_refuses_languages_that_are_not_codes(engine: Engine, language: str) -> None:
+    with pytest.raises(SourceError, match="not a language code"):
+        store.add_source(engine, kind="feed", url="https://l.example/rss", language=language)
+
+
+def test_add_accepts_language_tags_and_three_letter_codes(engine: Engine) -> None:
+    assert (
+        store.add_source(engine, kind="feed", url="https://l.example/a", language="pt-BR").language
+        == "pt"
+    )
+    assert (
+        store.add_source(engine, kind="feed", url="https://l.example/b", language="ukr").language
+        == "uk"
+    )
+
+
 def test_enable_disable_remove(engine: Engine) -> None:
     s = store.add_source(engine, kind="sitemap", url="https://b.example/sitemap.xml")
     assert not store.set_enabled(engine, s.id, False).enabled

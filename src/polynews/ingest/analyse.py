@@ -77,7 +77,18 @@ def _usable_canonical(canonical: str | None, page_url: str) -> str:
 
 
 def analyse_page(job: PageJob) -> PageAnalysis:
-    """Extract the article, detect its language and compute its dedup fingerprints."""
+    """Extract the article, detect its language and compute its dedup fingerprints.
+
+    Never raises: whatever a hostile page provokes fails that one article, with the
+    reason, and never the batch or the pass.
+    """
+    try:
+        return _analyse(job)
+    except Exception as exc:
+        return PageAnalysis(job.article_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def _analyse(job: PageJob) -> PageAnalysis:
     try:
         article = extract_article(job.body, url=job.url, entry=job.entry, encoding=job.encoding)
     except ExtractError as exc:

@@ -525,9 +525,11 @@ def _codec(label: str | None) -> str | None:
     label = label.strip().lower()
     label = _ENCODING_ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    # "base64", "rot13" and the like are codecs too, but not text encodings.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def _parse(text: str, where: str) -> lxml.html.HtmlElement:

@@ -45,6 +45,7 @@ from polynews.errors import (
     FetchTimeoutError,
     HTTPStatusError,
     RobotsDisallowedError,
+    RobotsUnavailableError,
     TooLargeError,
     TooManyRedirectsError,
 )
@@ -436,7 +437,9 @@ class Fetcher:
         if rules.allows(path):
             return
         why = rules.note or f"robots.txt of {_origin(parsed)} disallows it for {self._agent!r}"
-        raise RobotsDisallowedError(
+        # A note means robots.txt was unreadable: a verdict for now, not for good.
+        error = RobotsUnavailableError if rules.note else RobotsDisallowedError
+        raise error(
             f"not fetching {url}: {why}"
             + (f" (redirected from {asked})" if asked != url else "")
             + "; set respect_robots=false only for sites that allow you to crawl them",
@@ -699,8 +702,10 @@ def _parse_content_type(value: str) -> tuple[str, str | None]:
     charset: str | None = None
     for param in params.split(";"):
         name, _, raw = param.partition("=")
-        if name.strip().lower() == "charset" and raw.strip():
-            charset = raw.strip().strip("\"'").lower()
+        label = raw.strip().strip("\"'").lower()
+        # A real charset name is short; anything longer is junk we must not store.
+        if name.strip().lower() == "charset" and 0 < len(label) <= 40:
+            charset = label
     return media_type.strip().lower(), charset
 
 

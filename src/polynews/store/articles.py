@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from polynews.model import ArticleStatus, FeedEntry, FetchResult
 from polynews.store.schema import articles, events, raw_responses, sources
+from polynews.store.schema_translate import translations
 from polynews.store.sources import utcnow
 
 
@@ -231,9 +232,13 @@ def reset_for_reextract(engine: Engine, *, source_id: int | None = None) -> int:
             updated_at=utcnow(),
         )
     )
+    archived = select(articles.c.id).where(articles.c.raw_id.is_not(None))
     if source_id is not None:
         stmt = stmt.where(articles.c.source_id == source_id)
+        archived = archived.where(articles.c.source_id == source_id)
     with engine.begin() as conn:
+        # New text or a new language makes the old translations wrong: drop them with it.
+        conn.execute(translations.delete().where(translations.c.article_id.in_(archived)))
         return int(conn.execute(stmt).rowcount or 0)
 
 
@@ -267,6 +272,20 @@ def extracted_batch(conn: Connection, limit: int) -> list[Row[Any]]:
     )
 
 
+def translation_stats(engine: Engine) -> dict[str, dict[str, int]]:
+    """``{lang: {status: count}}`` over every stored translation row."""
+    out: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(translations.c.lang, translations.c.status, func.count().label("n"))
+            .group_by(translations.c.lang, translations.c.status)
+            .order_by(translations.c.lang, translations.c.status)
+        )
+        for row in rows:
+            out.setdefault(row.lang, {})[row.status] = row.n
+    return out
+
+
 def stats(engine: Engine) -> dict[str, Any]:
     """Counts for ``polynews stats``."""
     with engine.connect() as conn:
@@ -290,8 +309,6 @@ def stats(engine: Engine) -> dict[str, Any]:
         failing = conn.execute(
             select(func.count()).select_from(sources).where(sources.c.last_error.is_not(None))
         ).scalar_one()
-    from polynews.translate.service import translation_stats
-
     return {
         "sources": n_sources,
         "articles": by_status.get(ArticleStatus.READY.value, 0),

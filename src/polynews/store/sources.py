@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 
 from polynews.errors import SourceError
+from polynews.ingest.normalize import normalise_language
 from polynews.model import Source, SourceKind
 from polynews.store.schema import events, sources
 
@@ -72,8 +73,15 @@ def add_source(
         choices = ", ".join(k.value for k in SourceKind)
         raise SourceError(f"unknown source kind {kind!r}; choose one of {choices}") from None
     url = validate_source_url(url)
-    if language is not None:
-        language = language.strip().lower().split("-")[0] or None
+    if language is not None and language.strip():
+        code = normalise_language(language)
+        if code is None:
+            raise SourceError(
+                f"{language!r} is not a language code; give one such as 'fr' or 'pt-BR'"
+            )
+        language = code
+    else:
+        language = None
     values = {
         "kind": kind.value,
         "url": url,
@@ -210,12 +218,10 @@ def record_error(
     )
     if source_id is None:
         return
-    values: dict[str, Any] = {
-        "last_error": message,
-        "error_count": sources.c.error_count + 1,
-        "last_status": status,
-    }
+    values: dict[str, Any] = {"last_error": message, "error_count": sources.c.error_count + 1}
     if article_id is None:
+        # Only the source's own answer says anything about the source's HTTP status.
+        values["last_status"] = status
         # A failed fetch of the source itself: it was still tried, so schedule the next try.
         values["last_fetch_at"] = now
         if reschedule_after is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.config import Settings
@@ -303,23 +303,42 @@ class _Pending:
     title: str
     paragraphs: list[str]
     language: str | None
+    status: str | None  # of the existing row, if any
 
 
 def _untranslated(engine: Engine, target: str, *, retry_failed: bool) -> list[_Pending]:
-    """Published articles with no (or, with ``retry_failed``, a failed) ``target`` row."""
-    done = select(translations.c.article_id).where(translations.c.lang == target)
-    if retry_failed:
-        done = done.where(translations.c.status != "failed")
+    """Published articles whose ``target`` row is missing, ``no_engine`` (an engine may
+    have been added since) or, with ``retry_failed``, ``failed``."""
+    again = ["no_engine", "failed"] if retry_failed else ["no_engine"]
+    existing = (
+        select(translations.c.article_id, translations.c.status)
+        .where(translations.c.lang == target)
+        .subquery()
+    )
     query = (
-        select(articles.c.id, articles.c.title, articles.c.paragraphs, articles.c.language)
-        .where(articles.c.status == "ready", articles.c.id.not_in(done))
+        select(
+            articles.c.id,
+            articles.c.title,
+            articles.c.paragraphs,
+            articles.c.language,
+            existing.c.status,
+        )
+        .select_from(articles.outerjoin(existing, existing.c.article_id == articles.c.id))
+        .where(
+            articles.c.status == "ready",
+            existing.c.status.is_(None) | existing.c.status.in_(again),
+        )
         .order_by(articles.c.id)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
         _Pending(
-            r.id, r.title or "", [str(p) for p in json.loads(r.paragraphs or "[]")], r.language
+            r.id,
+            r.title or "",
+            [str(p) for p in json.loads(r.paragraphs or "[]")],
+            r.language,
+            r.status,
         )
         for r in rows
     ]
@@ -377,6 +396,8 @@ def _translate_group(
     blank: dict[str, Any] = {"engine": None, "engine_version": None, "route": None, "title": None}
     if not source:
         for item in items:
+            if item.status == "failed":
+                continue  # nothing changed; rewriting would only churn the search index
             _write_translation(
                 engine, item.id, target, status="failed", paragraphs=None,
                 error="the article's language is unknown; run language detection first", **blank,
@@ -391,6 +412,8 @@ def _translate_group(
     route = translator.route(source, target)
     if route is None:
         for item in items:
+            if item.status == "no_engine":
+                continue  # still none; leave the row (and the search index) alone
             _write_translation(
                 engine, item.id, target, status="no_engine", paragraphs=None,
                 error=f"no configured engine translates {source}->{target}", **blank,
@@ -398,9 +421,19 @@ def _translate_group(
         return ["no_engine"] * len(items)
     statuses: list[str] = []
     for batch in _batches(items, batch_segments):
-        statuses += _translate_batch_rows(
+        done = _translate_batch_rows(
             engine, translator, batch, source, target, route, retries, backoff
         )
+        if len(batch) > 1 and "failed" in done:
+            # One article can break a whole batch; give each its own chance (once, no retries).
+            done = [
+                status
+                for item in batch
+                for status in _translate_batch_rows(
+                    engine, translator, [item], source, target, route, 0, backoff
+                )
+            ]
+        statuses += done
     return statuses
 
 
@@ -469,17 +502,3 @@ def _translate_batch_rows(
             error=error or "the route disappeared during the run",
         )  # fmt: skip
     return ["failed"] * len(batch)
-
-
-def translation_stats(engine: Engine) -> dict[str, dict[str, int]]:
-    """``{lang: {status: count}}`` over every stored translation row."""
-    out: dict[str, dict[str, int]] = {}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(translations.c.lang, translations.c.status, func.count().label("n"))
-            .group_by(translations.c.lang, translations.c.status)
-            .order_by(translations.c.lang, translations.c.status)
-        )
-        for row in rows:
-            out.setdefault(row.lang, {})[row.status] = row.n
-    return out
