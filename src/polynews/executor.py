@@ -33,8 +33,8 @@ class InlineExecutor:
     """Runs jobs one after another in this process."""
 
     async def map(self, fn: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
-        """Apply ``fn`` to each job in turn."""
-        return [fn(job) for job in jobs]
+        """Apply ``fn`` to each job in turn, off the event loop so fetching goes on."""
+        return await asyncio.to_thread(_apply_all, fn, jobs)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
@@ -44,6 +45,7 @@ from polynews.progress import NoProgress, Progress, make_progress
 from polynews.store import articles as store
 from polynews.store import open_store, search
 from polynews.store import sources as source_store
+from polynews.store.lock import pipeline_lock
 from polynews.store.schema import articles as articles_table
 from polynews.store.sources import utcnow
 from polynews.translate.service import Translator, translate_pending
@@ -440,6 +442,7 @@ class Pipeline:
         """One pass: due sources and their new pages (unless not ``fetch``), pages left
         from earlier passes, dedup, translation and the search index."""
         report = RunReport()
+        self._index = None  # rebuilt from the store: it is the truth, not this process
         if fetch:
             await self.fetch_sources(report, force=force)
             await self.fetch_articles(report)
@@ -531,13 +534,14 @@ async def open_pipeline(
     engine = open_store(settings)
     executor: StageExecutor | None = None
     try:
-        executor = create_executor(settings.workers)
-        translator = Translator.from_settings(settings, engine) if settings.translate else None
-        async with Fetcher(settings) as fetcher:
-            with make_progress(progress) as bars:
-                yield Pipeline(
-                    settings, engine, fetcher, executor, translator=translator, progress=bars
-                )
+        with pipeline_lock(engine, Path(settings.data_dir)):
+            executor = create_executor(settings.workers)
+            translator = Translator.from_settings(settings, engine) if settings.translate else None
+            async with Fetcher(settings) as fetcher:
+                with make_progress(progress) as bars:
+                    yield Pipeline(
+                        settings, engine, fetcher, executor, translator=translator, progress=bars
+                    )
     finally:
         if executor is not None:
             executor.close()

@@ -10,8 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from polynews.config import Settings
 from polynews.errors import StoreError
@@ -82,10 +82,10 @@ def open_store(settings: Settings, *, migrate_schema: bool = True) -> Engine:
 
 
 def _redact(url: str) -> str:
-    """Hide a password in a database URL."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+    """Hide a password in a database URL, in its user part or its query string."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparsable database URL>"
+    query = {k: ("***" if k.lower() == "password" else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
