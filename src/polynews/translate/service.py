@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.config import Settings
@@ -130,14 +131,13 @@ class Translator:
 
 
 def _write_translation(db: Engine, article_id: int, lang: str, /, **values: Any) -> None:
+    """Insert or replace the (article, language) row in one statement (no race between two)."""
     values["updated_at"] = datetime.now(UTC)
+    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(translations).values(article_id=article_id, lang=lang, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=["article_id", "lang"], set_=values)
     with db.begin() as conn:
-        t = translations.c
-        done = conn.execute(
-            update(translations).where(t.article_id == article_id, t.lang == lang).values(**values)
-        )
-        if done.rowcount == 0:
-            conn.execute(translations.insert().values(article_id=article_id, lang=lang, **values))
+        conn.execute(stmt)
 
 
 def translate_article(
