@@ -38,7 +38,7 @@ from polynews.errors import (
 from polynews.executor import StageExecutor, create_executor
 from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
 from polynews.ingest.feeds import parse_feed
-from polynews.ingest.fetcher import Fetcher
+from polynews.ingest.fetcher import Fetcher, retryable_status
 from polynews.ingest.sitemaps import ParsedSitemap, parse_sitemap
 from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
 from polynews.progress import NoProgress, Progress, make_progress
@@ -52,8 +52,7 @@ from polynews.translate.service import Translator, translate_pending
 
 log = logging.getLogger(__name__)
 
-# Statuses worth another try on a later pass; anything else fails the article for good.
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Passes that may try one page before it fails for good.
 MAX_ATTEMPTS = 3
 # Failures that another try cannot change.
 PERMANENT_FETCH_ERRORS = (
@@ -490,7 +489,8 @@ def _worth_retrying(error: FetchError) -> bool:
     if isinstance(error, PERMANENT_FETCH_ERRORS):
         return False
     if isinstance(error, HTTPStatusError):
-        return error.status in RETRYABLE_STATUSES
+        # the fetcher's own retry rule, plus the "try later" answers it does not retry at once
+        return retryable_status(error.status) or error.status in (408, 425)
     return True  # connection refused or reset, DNS failure, timeout
 
 

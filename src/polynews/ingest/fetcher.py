@@ -331,7 +331,7 @@ class Fetcher:
                 await asyncio.sleep(delay)
                 continue
             status = exchange.status
-            if not _retryable(status):
+            if not retryable_status(status):
                 return exchange
             if attempt > retries:
                 raise HTTPStatusError(
@@ -718,7 +718,8 @@ def _content_length(value: str | None) -> int | None:
         return None
 
 
-def _retryable(status: int) -> bool:
+def retryable_status(status: int) -> bool:
+    """Whether an answer with ``status`` may differ on another try (429 and most 5xx)."""
     # 501 and 505 say the server will never do this; retrying would not change that.
     return status == 429 or (500 <= status < 600 and status not in (501, 505))
 
