@@ -21,10 +21,10 @@ from polynews.errors import BackendUnavailable, TranslateError
 from polynews.translate.base import BackendKind, Direction
 from polynews.translate.remote import (
     RetryPolicy,
-    chunk_by_size,
     probe_timeout,
     request_json,
     timeout,
+    translate_in_chunks,
 )
 
 log = logging.getLogger(__name__)
@@ -97,13 +97,9 @@ class LibreTranslateBackend:
             raise TranslateError(
                 f"libretranslate: the server at {self.url} does not offer {source}-{target}"
             )
-        out = list(segments)
-        todo = [i for i, text in enumerate(segments) if text.strip()]
-        for chunk in chunk_by_size(todo, segments, MAX_REQUEST_CHARS):
-            texts = [segments[i] for i in chunk]
-            for i, translated in zip(chunk, self._request(texts, source, target), strict=True):
-                out[i] = translated
-        return out
+        return translate_in_chunks(
+            segments, MAX_REQUEST_CHARS, lambda texts: self._request(texts, source, target)
+        )
 
     def _request(self, texts: list[str], source: str, target: str) -> list[str]:
         payload: dict[str, Any] = {"q": texts, "source": source, "target": target, "format": "text"}

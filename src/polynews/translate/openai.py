@@ -31,10 +31,10 @@ from polynews.errors import BackendUnavailable, ConfigError, TranslateError
 from polynews.translate.base import BackendKind, Direction
 from polynews.translate.remote import (
     RetryPolicy,
-    chunk_by_size,
     probe_timeout,
     request_json,
     timeout,
+    translate_in_chunks,
 )
 
 log = logging.getLogger(__name__)
@@ -166,15 +166,11 @@ class OpenAIBackend:
             raise TranslateError(
                 f"openai: {source}-{target} is not in openai_directions for model {self.model}"
             )
-        out = list(segments)
-        todo = [i for i, text in enumerate(segments) if text.strip()]
-        for chunk in chunk_by_size(todo, segments, self._max_chars):
-            texts = [segments[i] for i in chunk]
-            for i, translated in zip(
-                chunk, self._translate_checked(texts, source, target), strict=True
-            ):
-                out[i] = translated
-        return out
+        return translate_in_chunks(
+            segments,
+            self._max_chars,
+            lambda texts: self._translate_checked(texts, source, target),
+        )
 
     def _translate_checked(self, texts: list[str], source: str, target: str) -> list[str]:
         try:

@@ -153,6 +153,21 @@ def _message(response: httpx.Response, error_text: ErrorText) -> str:
 __all__ = ["ErrorText", "RetryPolicy", "probe_timeout", "request_json", "timeout"]
 
 
+def translate_in_chunks(
+    segments: Sequence[str], limit: int, send: Callable[[list[str]], list[str]]
+) -> list[str]:
+    """Send the non-blank segments in requests of at most ``limit`` characters.
+
+    ``send`` translates one request's texts, 1:1; blank segments come back as they were.
+    """
+    out = list(segments)
+    todo = [i for i, text in enumerate(segments) if text.strip()]
+    for chunk in chunk_by_size(todo, segments, limit):
+        for i, translated in zip(chunk, send([segments[i] for i in chunk]), strict=True):
+            out[i] = translated
+    return out
+
+
 def chunk_by_size(indexes: list[int], segments: Sequence[str], limit: int) -> list[list[int]]:
     """Group segment indexes into requests of at most ``limit`` characters, in order.
 
