@@ -23,22 +23,11 @@ from sqlalchemy import Engine, func, select
 
 from polynews import dedup
 from polynews.config import Settings
-from polynews.errors import (
-    BlockedAddressError,
-    ContentTypeError,
-    FetchError,
-    HTTPStatusError,
-    ParseError,
-    PolynewsError,
-    RobotsDisallowedError,
-    RobotsUnavailableError,
-    TooLargeError,
-    TooManyRedirectsError,
-)
+from polynews.errors import FetchError, HTTPStatusError, ParseError, PolynewsError
 from polynews.executor import StageExecutor, create_executor
 from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
 from polynews.ingest.feeds import parse_feed
-from polynews.ingest.fetcher import Fetcher, retryable_status
+from polynews.ingest.fetcher import Fetcher
 from polynews.ingest.sitemaps import ParsedSitemap, parse_sitemap
 from polynews.model import ArticleStatus, FeedEntry, FetchResult, Source, SourceKind
 from polynews.progress import NoProgress, Progress, make_progress
@@ -54,14 +43,6 @@ log = logging.getLogger(__name__)
 
 # Passes that may try one page before it fails for good.
 MAX_ATTEMPTS = 3
-# Failures that another try cannot change.
-PERMANENT_FETCH_ERRORS = (
-    BlockedAddressError,
-    RobotsDisallowedError,
-    TooLargeError,
-    ContentTypeError,
-    TooManyRedirectsError,
-)
 MAX_CHILD_SITEMAPS = 50
 FETCH_CHUNK = 200
 
@@ -483,15 +464,8 @@ class Pipeline:
 
 
 def _worth_retrying(error: FetchError) -> bool:
-    """A later pass may succeed: a network failure, a timeout, a 429 or a 5xx."""
-    if isinstance(error, RobotsUnavailableError):
-        return True  # robots.txt was unreachable this time
-    if isinstance(error, PERMANENT_FETCH_ERRORS):
-        return False
-    if isinstance(error, HTTPStatusError):
-        # the fetcher's own retry rule, plus the "try later" answers it does not retry at once
-        return retryable_status(error.status) or error.status in (408, 425)
-    return True  # connection refused or reset, DNS failure, timeout
+    """A later pass may succeed: the error's class says so (see polynews.errors)."""
+    return error.retryable
 
 
 def _with_language(entry: FeedEntry, language: str | None) -> FeedEntry:

@@ -24,6 +24,7 @@ from polynews.errors import (
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
+    InvalidURLError,
     RobotsDisallowedError,
     TooLargeError,
     TooManyRedirectsError,
@@ -396,8 +397,9 @@ def test_redirect_to_the_metadata_address_is_refused(server: LocalServer, fast: 
 
 def test_redirect_to_a_non_http_scheme_is_refused(server: LocalServer, fast: Settings) -> None:
     _redirect(server, "/go", "file:///etc/passwd")
-    with pytest.raises(BlockedAddressError):
+    with pytest.raises(InvalidURLError) as caught:
         run(fetch(fast, server.url("/go")))
+    assert not caught.value.retryable
 
 
 def test_default_settings_refuse_loopback_before_connecting(server: LocalServer) -> None:

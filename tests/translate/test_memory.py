@@ -124,4 +124,5 @@ def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium
     assert status == "failed"
     row = _row(engine, article_id, "en")
     assert row["route"] == "apertium es→en" and "could not start" in str(row["error"])
-    assert len(counting_apertium.calls) == 2  # one retry
+    # A missing binary is a permanent error: not retried, whatever ``retries`` allows.
+    assert len(counting_apertium.calls) == 1

@@ -15,9 +15,13 @@ The answer is read as a stream so every cap holds while reading, not after:
   looks binary in its first KiB is refused whatever its label.
 
 Redirects are followed here, not by httpx, so that each hop is guarded, checked against
-robots.txt and counted. 429 and 5xx answers (Retry-After honoured up to
-``retry_after_max``), refused connections and connect timeouts are retried with
-exponential backoff; a read or total timeout is not (a slow server stays slow).
+robots.txt and counted; a Location that is not an http(s) URL (``javascript:``, a bad
+port, garbage) fails the fetch with :class:`~polynews.errors.InvalidURLError`. Every
+httpx failure becomes a :class:`~polynews.errors.FetchError` subclass, and whether it is
+retried is that class's ``retryable`` (see :mod:`polynews.errors`): retryable statuses
+(Retry-After honoured up to ``retry_after_max``), network errors and connect timeouts
+are retried with exponential backoff; a read or total timeout is not (a slow server
+stays slow), nor is an answer that breaks HTTP (oversized headers, bad chunking).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -44,10 +49,14 @@ from polynews.errors import (
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
+    InvalidURLError,
+    NetworkError,
+    ProtocolError,
     RobotsDisallowedError,
     RobotsUnavailableError,
     TooLargeError,
     TooManyRedirectsError,
+    retryable_status,
 )
 from polynews.ingest.robots import (
     ALLOW_ALL,
@@ -109,6 +118,10 @@ _BINARY_MAGIC = (
     b"\x00\x00\x00",
 )
 _SNIFF_BYTES = 1024
+# Where a redirect's Location waits for us, out of httpx's reach (see _hold_location).
+_LOCATION = "polynews.location"
+# A validator we send back must be a plain header value: printable ASCII, no line breaks.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,1024}")
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,7 @@ class _Exchange:
     status: int
     headers: httpx.Headers
     body: bytes = b""
+    location: str | None = None  # of a redirect
 
 
 class _Transient(Exception):
@@ -177,6 +191,7 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,  # a proxy would make the address check meaningless
             headers={"User-Agent": settings.user_agent},
+            event_hooks={"response": [_hold_location]},
         )
         self._global = asyncio.Semaphore(settings.fetch_concurrency)
         self._hosts: dict[str, _Host] = {}
@@ -218,9 +233,11 @@ class Fetcher:
             "Accept": _ACCEPT_HEADERS[accept],
             "Accept-Encoding": "gzip, deflate",
         }
-        if etag:
+        # Validators come from an earlier answer of the server: one it could not have meant
+        # (non-ASCII, a line break) is not sent back, or every later fetch would fail.
+        if etag and _HEADER_VALUE.fullmatch(etag):
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and _HEADER_VALUE.fullmatch(last_modified):
             headers["If-Modified-Since"] = last_modified
         rules = _BodyRules(
             accept=accept,
@@ -284,15 +301,10 @@ class Fetcher:
             if check_robots:
                 await self._check_robots(current, asked=url)
             exchange = await self._with_retries(current, headers, rules)
-            location = exchange.headers.get("location")
+            location = exchange.location
             if exchange.status not in REDIRECT_STATUSES or not location:
                 return exchange
-            try:
-                target = str(parse_url(current).join(location.strip()))
-            except (httpx.InvalidURL, FetchError) as exc:
-                raise FetchError(
-                    f"{current} redirects to an invalid URL {location!r}", url=url
-                ) from exc
+            target = _redirect_target(current, location, asked=url)
             logger.debug("redirect url=%s status=%d location=%s", current, exchange.status, target)
             if target in visited:
                 raise TooManyRedirectsError(
@@ -331,7 +343,7 @@ class Fetcher:
                 await asyncio.sleep(delay)
                 continue
             status = exchange.status
-            if not retryable_status(status):
+            if not retryable_status(status):  # the rule of HTTPStatusError.retryable
                 return exchange
             if attempt > retries:
                 raise HTTPStatusError(
@@ -384,14 +396,18 @@ class Fetcher:
             raise FetchTimeoutError(
                 f"{url} timed out: {exc or type(exc).__name__}", url=url
             ) from exc
-        except httpx.TransportError as exc:
-            raise _Transient(
-                FetchError(f"network error fetching {url}: {exc or type(exc).__name__}", url=url)
-            ) from exc
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            raise _failure(exc, f"fetching {url}", url) from exc
         try:
             logger.debug("response url=%s status=%d", url, response.status_code)
             if not 200 <= response.status_code < 300:
-                return _Exchange(url, response.status_code, response.headers)
+                location = response.extensions.get(_LOCATION)
+                return _Exchange(
+                    url,
+                    response.status_code,
+                    response.headers,
+                    location=location if isinstance(location, str) else None,
+                )
             body = await _read_body(url, response, rules)
             return _Exchange(url, response.status_code, response.headers, body)
         except httpx.TimeoutException as exc:
@@ -399,10 +415,8 @@ class Fetcher:
                 f"reading {url} timed out after read_timeout={self._settings.read_timeout:g} s",
                 url=url,
             ) from exc
-        except httpx.TransportError as exc:
-            raise _Transient(
-                FetchError(f"network error reading {url}: {exc or type(exc).__name__}", url=url)
-            ) from exc
+        except httpx.HTTPError as exc:
+            raise _failure(exc, f"reading {url}", url) from exc
         finally:
             await response.aclose()
 
@@ -464,7 +478,8 @@ class Fetcher:
                 check_robots=False,
                 max_redirects=ROBOTS_MAX_REDIRECTS,
             )
-        except (BlockedAddressError, TooManyRedirectsError) as exc:
+        except (BlockedAddressError, TooManyRedirectsError, InvalidURLError) as exc:
+            # Like a 4xx: there is no robots.txt we could ever read, so nothing is ruled out.
             logger.info("robots unavailable url=%s error=%s", robots_url, exc)
             return ALLOW_ALL
         except HTTPStatusError as exc:  # 5xx after retries
@@ -557,7 +572,7 @@ class _Decoder:
                 self._steps.append(zlib.decompressobj(zlib.MAX_WBITS))
                 self._raw_deflate_tried.append(False)
             else:
-                raise FetchError(
+                raise ProtocolError(
                     f"{url} is sent with Content-Encoding {encoding!r}, which polynews cannot "
                     "decode (it asks for gzip or deflate only)",
                     url=url,
@@ -595,7 +610,7 @@ class _Decoder:
                 self._raw_deflate_tried[index] = True
                 self._steps[index] = zlib.decompressobj(-zlib.MAX_WBITS)
                 return self._step(index, data)
-            raise FetchError(
+            raise ProtocolError(
                 f"{self._url} has a corrupt compressed body ({exc})", url=self._url
             ) from exc
         self._raw_deflate_tried[index] = True
@@ -718,12 +733,6 @@ def _content_length(value: str | None) -> int | None:
         return None
 
 
-def retryable_status(status: int) -> bool:
-    """Whether an answer with ``status`` may differ on another try (429 and most 5xx)."""
-    # 501 and 505 say the server will never do this; retrying would not change that.
-    return status == 429 or (500 <= status < 600 and status not in (501, 505))
-
-
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """The wait a Retry-After header asks for (delay in seconds or an HTTP date), or None."""
     if value is None or not value.strip():
@@ -739,6 +748,79 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         when = when.replace(tzinfo=UTC)
     moment = now or datetime.now(UTC)
     return max(0.0, (when - moment).total_seconds())
+
+
+async def _hold_location(response: httpx.Response) -> None:
+    """Take a redirect's Location out of the headers before httpx reads it.
+
+    httpx builds the next request of every redirect even when it does not follow it, and
+    a hostile Location (``javascript:``, ``http://[::1``, a port past 65535) then raises
+    from inside the client. The fetcher follows redirects itself, so it checks the value.
+    """
+    if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+        location = response.headers.get_list("location")[0]
+        del response.headers["location"]
+        response.extensions = {**response.extensions, _LOCATION: location}
+
+
+def _redirect_target(current: str, location: str, *, asked: str) -> str:
+    """The absolute http(s) URL a redirect from ``current`` points to, or InvalidURLError."""
+    shown = location if len(location) <= 200 else location[:200] + "..."
+    try:
+        target = parse_url(current).join(location.strip())
+    except (httpx.InvalidURL, FetchError, ValueError, TypeError) as exc:
+        raise InvalidURLError(
+            f"{current} redirects to {shown!r}, which is not a valid URL", url=asked
+        ) from exc
+    if target.scheme not in ("http", "https") or not target.raw_host:
+        raise InvalidURLError(
+            f"{current} redirects to {shown!r}, which is not an http(s) URL; only http and "
+            "https are followed",
+            url=asked,
+        )
+    text = str(target)
+    try:
+        parse_url(text)  # a port past 65535 parses in join() but is refused here
+    except FetchError as exc:
+        raise InvalidURLError(f"{current} redirects to {shown!r}: {exc}", url=asked) from exc
+    return text
+
+
+def _failure(exc: Exception, doing: str, url: str) -> Exception:
+    """The FetchError for an httpx failure (or ``_Transient`` wrapping it, if retryable)."""
+    detail = str(exc) or type(exc).__name__
+    error: FetchError
+    if isinstance(exc, httpx.RemoteProtocolError) and _malformed(exc):
+        error = ProtocolError(
+            f"{url} sent an answer that breaks HTTP while {doing} ({detail}); "
+            "the site must fix its server",
+            url=url,
+        )
+    elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        error = InvalidURLError(f"cannot fetch {url}: {detail}", url=url)
+    elif isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        # refused, reset, unreachable, or a server that hung up before answering
+        error = NetworkError(f"network error {doing}: {detail}", url=url)
+    else:  # LocalProtocolError, DecodingError, a value httpx could not encode
+        error = ProtocolError(f"cannot complete the request {doing}: {detail}", url=url)
+    return _Transient(error) if error.retryable else error
+
+
+def _malformed(exc: BaseException) -> bool:
+    """Whether a remote protocol error comes from h11 reading malformed bytes.
+
+    The other kind, the server closing the connection without an answer, is a network
+    failure worth retrying; malformed bytes (headers past h11's limit, an illegal status
+    or header line, bad chunking) will be the same next time.
+    """
+    cause = exc.__cause__ or exc.__context__
+    seen = 0
+    while cause is not None and seen < 5:
+        if type(cause).__module__.split(".")[0] == "h11":
+            return True
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return False
 
 
 def _origin(url: httpx.URL) -> str:

@@ -33,7 +33,7 @@ import httpcore
 import httpx
 
 from polynews.config import Settings
-from polynews.errors import BlockedAddressError, FetchError
+from polynews.errors import BlockedAddressError, InvalidURLError, NetworkError
 
 logger = logging.getLogger(__name__)
 
@@ -203,14 +203,14 @@ class UrlGuard:
             )
         host = parsed.raw_host.decode("ascii")
         if not host:
-            raise FetchError(f"cannot fetch {url}: the URL has no host", url=url)
+            raise InvalidURLError(f"cannot fetch {url}: the URL has no host", url=url)
         if self.policy.allow_all:
             return
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = await resolve(host, port)
         except (OSError, UnicodeError) as exc:
-            raise FetchError(
+            raise NetworkError(
                 f"cannot fetch {url}: host {host} does not resolve ({exc})", url=url
             ) from exc
         for address in addresses:
@@ -223,13 +223,19 @@ class UrlGuard:
 
 
 def parse_url(url: str) -> httpx.URL:
-    """Parse ``url`` or raise a :class:`FetchError` saying why it is not a URL."""
+    """Parse ``url`` or raise an :class:`InvalidURLError` saying why it is not a URL."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise FetchError(f"cannot fetch {url!r}: not a valid URL ({exc})", url=str(url)) from exc
+        raise InvalidURLError(
+            f"cannot fetch {url!r}: not a valid URL ({exc})", url=str(url)
+        ) from exc
     if not parsed.scheme:
-        raise FetchError(f"cannot fetch {url!r}: not an absolute URL", url=str(url))
+        raise InvalidURLError(f"cannot fetch {url!r}: not an absolute URL", url=str(url))
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidURLError(
+            f"cannot fetch {url!r}: port {parsed.port} is out of range (1-65535)", url=str(url)
+        )
     return parsed
 
 

@@ -1,10 +1,12 @@
 """HTTP plumbing shared by the HTTP translation backends (LibreTranslate, OpenAI-compatible).
 
-One call, :func:`request_json`, sends a request and returns the decoded JSON body. It
-retries network errors, timeouts, 429 and 5xx answers with exponential backoff (honouring
-``Retry-After`` up to a cap), and turns every failure into a
-:class:`~polynews.errors.TranslateError` whose message carries the server's own error
-text, so an operator reading the log sees "Invalid API key", not "HTTP 403".
+One call, :func:`request_json`, sends a request and returns the decoded JSON body. Every
+failure becomes a :class:`~polynews.errors.TranslateError` subclass whose message carries
+the server's own error text, so an operator reading the log sees "Invalid API key", not
+"HTTP 403"; the ones whose class says ``retryable`` (network errors, timeouts, and the
+statuses of :func:`polynews.errors.retryable_status`) are retried with exponential
+backoff, honouring ``Retry-After`` up to a cap. This is the only retry of an HTTP failure
+in a pass: callers above do not repeat it (see :mod:`polynews.errors`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import httpx
 
 from polynews.config import Settings
-from polynews.errors import TranslateError
+from polynews.errors import TranslateError, TranslateNetworkError, TranslateStatusError
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +91,14 @@ def request_json(
 ) -> Any:
     """Send one request with retries; return the JSON body of the first 2xx answer.
 
-    Raises TranslateError naming ``backend`` and ``url`` with the server's message on a
-    4xx, after the last retry on a 429/5xx/network error, or when the body is not JSON.
+    Raises a TranslateError naming ``backend`` and ``url`` with the server's message: at
+    once when the failure is not ``retryable`` (a 4xx such as a bad key, a body that is not
+    JSON), after the last of ``policy.retries`` retries when it is.
     """
     attempt = 0
     while True:
         response: httpx.Response | None = None
+        error: TranslateError
         try:
             response = client.request(
                 method,
@@ -104,17 +108,26 @@ def request_json(
                 timeout=timeout if timeout is not None else client.timeout,
             )
         except httpx.TimeoutException as exc:
-            problem = f"no answer from {url} in time ({type(exc).__name__})"
+            error = TranslateNetworkError(
+                f"{backend}: no answer from {url} in time ({type(exc).__name__})"
+            )
         except httpx.TransportError as exc:
-            problem = f"cannot reach {url} ({exc or type(exc).__name__})"
+            error = TranslateNetworkError(
+                f"{backend}: cannot reach {url} ({exc or type(exc).__name__})"
+            )
         else:
             if response.is_success:
                 return _decode(response, backend, url)
-            problem = f"{url} answered {response.status_code}: {_message(response, error_text)}"
-            if response.status_code != 429 and response.status_code < 500:
-                raise TranslateError(f"{backend}: {problem}")
+            error = TranslateStatusError(
+                f"{backend}: {url} answered {response.status_code}: "
+                f"{_message(response, error_text)}",
+                status=response.status_code,
+            )
+        if not error.retryable:
+            raise error
         if attempt >= policy.retries:
-            raise TranslateError(f"{backend}: {problem} (gave up after {attempt + 1} attempts)")
+            error.args = (f"{error} (gave up after {attempt + 1} attempts)",)
+            raise error
         wait = policy.delay(attempt, response)
         log.warning(
             "request retried backend=%s url=%s attempt=%d wait=%.2f reason=%s",
@@ -122,7 +135,7 @@ def request_json(
             url,
             attempt + 1,
             wait,
-            problem,
+            error,
         )
         time.sleep(wait)
         attempt += 1

@@ -147,14 +147,15 @@ def translate_article(
     target: str,
     *,
     force: bool = False,
-    retries: int = 2,
+    retries: int = 0,
     backoff: float = 1.0,
 ) -> str:
     """Translate one ready article into ``target`` and record the outcome; returns the status.
 
     ``original`` when the article is already in ``target``, ``no_engine`` when nothing
-    covers the direction, ``failed`` (with the error) when the engine failed after
-    ``retries`` retries with doubling ``backoff``; never raises for an engine failure.
+    covers the direction, ``failed`` (with the error) when the engine failed; never raises
+    for an engine failure. Only a ``retryable`` error is retried here, ``retries`` times
+    with doubling ``backoff``; the HTTP backends already retry theirs, hence the default 0.
     """
     try:
         with engine.connect() as conn:
@@ -198,7 +199,7 @@ def translate_article(
             result = translator.translate_texts([title, *paragraphs], source, target, force=force)
             break
         except TranslateError as exc:
-            if attempt < retries:
+            if attempt < retries and exc.retryable:
                 log.warning(
                     "translate retry article_id=%s lang=%s route=%s attempt=%d error=%s",
                     article_id, target, route.label, attempt + 1, exc,
@@ -350,7 +351,7 @@ def translate_pending(
     languages: Sequence[str],
     *,
     batch_segments: int = 2000,
-    retries: int = 2,
+    retries: int = 0,
     backoff: float = 1.0,
     retry_failed: bool = True,
     on_progress: Any = None,
@@ -360,7 +361,11 @@ def translate_pending(
     Articles are grouped by direction and sent in batches of about ``batch_segments``
     segments (one engine process per hop per batch, not per article). A batch whose
     engine keeps failing marks its articles ``failed`` with the error and the stage goes
-    on; a later pass retries them. Returns ``{lang: {status: count}}`` for this pass.
+    on; a later pass retries them. Errors follow the one retry rule (``polynews.errors``):
+    a ``retryable`` one (a server down) is retried ``retries`` times here (the HTTP backends
+    already retry theirs, hence the default 0) and then fails the rest of the direction for
+    this pass; a permanent one is retried once per article, so one article cannot fail its
+    neighbours. Returns ``{lang: {status: count}}`` for this pass.
     """
     counts: dict[str, dict[str, int]] = {}
 
@@ -420,18 +425,27 @@ def _translate_group(
             )  # fmt: skip
         return ["no_engine"] * len(items)
     statuses: list[str] = []
+    down: TranslateError | None = None  # a retryable failure: the engine is unwell
     for batch in _batches(items, batch_segments):
-        done = _translate_batch_rows(
+        if down is not None:
+            # Asking again within this pass would only multiply requests to a server that
+            # is down; the next pass retries these articles.
+            _fail_rows(engine, batch, target, route, str(down))
+            statuses += ["failed"] * len(batch)
+            continue
+        done, error = _translate_batch_rows(
             engine, translator, batch, source, target, route, retries, backoff
         )
-        if len(batch) > 1 and "failed" in done:
+        if error is not None and error.retryable:
+            down = error
+        elif len(batch) > 1 and error is not None:
             # One article can break a whole batch; give each its own chance (once, no retries).
             done = [
                 status
                 for item in batch
                 for status in _translate_batch_rows(
                     engine, translator, [item], source, target, route, 0, backoff
-                )
+                )[0]
             ]
         statuses += done
     return statuses
@@ -461,23 +475,25 @@ def _translate_batch_rows(
     route: Route,
     retries: int,
     backoff: float,
-) -> list[str]:
+) -> tuple[list[str], TranslateError | None]:
+    """Translate one batch and write its rows: the statuses, and the error if it failed."""
     segments = [s for item in batch for s in (item.title, *item.paragraphs)]
     delay = backoff
-    error = ""
+    error: TranslateError | None = None
     for attempt in range(retries + 1):
         try:
             result = translator.translate_texts(segments, source, target)
         except TranslateError as exc:
-            error = str(exc)
+            error = exc
             log.warning(
                 "translate batch failed lang=%s route=%s articles=%d attempt=%d error=%s",
                 target, route.label, len(batch), attempt + 1, exc,
             )  # fmt: skip
-            if attempt < retries:
+            if attempt < retries and exc.retryable:
                 time.sleep(delay)
                 delay *= 2
-            continue
+                continue
+            break
         if result is None:  # the route vanished between lookup and call
             break
         pos = 0
@@ -494,11 +510,17 @@ def _translate_batch_rows(
             "stage=translate",
             target, route.label, len(batch), len(segments), result.memory_hits,
         )  # fmt: skip
-        return ["translated"] * len(batch)
+        return ["translated"] * len(batch), None
+    _fail_rows(engine, batch, target, route, str(error or "the route disappeared during the run"))
+    return ["failed"] * len(batch), error
+
+
+def _fail_rows(
+    engine: Engine, batch: list[_Pending], target: str, route: Route, error: str
+) -> None:
     for item in batch:
         _write_translation(
             engine, item.id, target, status="failed", engine=route.engine,
             engine_version=route.version, route=route.label, title=None, paragraphs=None,
-            error=error or "the route disappeared during the run",
+            error=error,
         )  # fmt: skip
-    return ["failed"] * len(batch)
