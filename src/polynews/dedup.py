@@ -12,6 +12,7 @@ chosen shingle size and threshold.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import re
 import struct
@@ -26,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import idna
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from publicsuffixlist import PublicSuffixList
 
 from polynews.errors import ParseError, SourceError
 
@@ -91,6 +93,38 @@ def canonicalize_url(url: str) -> str:
     query = _canonical_query(parts.query)
     fragment = parts.fragment if parts.fragment.startswith("!") else ""
     return urlunsplit((scheme, netloc, path, query, _requote(fragment, _PATH_SAFE + "?")))
+
+
+@cache
+def _suffix_list() -> PublicSuffixList:
+    # The list bundled with the package (ICANN and private sections): no network, ever.
+    return PublicSuffixList()
+
+
+def site_of(url: str) -> str | None:
+    """The registrable domain of ``url``'s host: "news.example.co.uk" -> "example.co.uk".
+
+    Private suffixes count ("a.github.io" and "b.github.io" are different sites). An IP
+    address, or a name without a registrable part ("localhost"), is a site of its own:
+    only the very same host matches it. None for what is not an http(s) URL.
+    """
+    try:
+        host = urlsplit(canonicalize_url(url)).hostname
+    except (SourceError, ValueError):
+        return None
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _suffix_list().privatesuffix(host) or host
+    return host
+
+
+def same_site(url: str, other: str) -> bool:
+    """Whether two URLs are on the same registrable domain (see :func:`site_of`)."""
+    site = site_of(url)
+    return site is not None and site == site_of(other)
 
 
 def _idna_host(hostname: str, url: str) -> str:

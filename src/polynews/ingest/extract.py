@@ -47,7 +47,9 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import Document, Extractor
 
+from polynews import dedup
 from polynews.errors import ExtractError
+from polynews.ingest.normalize import scrub_markup, scrub_text
 from polynews.model import ExtractedArticle, FeedEntry
 
 logger = logging.getLogger(__name__)
@@ -73,9 +75,12 @@ _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # What htmldate returns when all it found is a year (a copyright line, a year in the text).
 _NEW_YEAR = datetime(2000, 1, 1)
 
-_PARSER = lxml.html.HTMLParser(
-    collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
-)
+_PARSER_OPTIONS: dict[str, bool] = {
+    "collect_ids": False,
+    "default_doctype": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
 # A NUL byte in the first KiB never occurs in HTML but always in images, PDFs, archives.
 _BINARY_PROBE = 1024
@@ -94,7 +99,6 @@ _MAX_REPLACED_SHARE = 0.01
 _STRAY_BYTES = "polynews-stray-bytes-as-cp1252"
 
 _TAG_LIKE = re.compile(r"</?[A-Za-z!][^<>]*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " :: ", " · ", " // ")
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 _SPLIT_MARK = "\n"
@@ -131,7 +135,7 @@ def extract_article(
         raise ExtractError(f"page {where} is empty; nothing to extract")
     if "<" not in text:
         raise ExtractError(f"page {where} is not HTML (no tags at all); nothing to extract")
-    tree = _parse(text, where)
+    tree, cut = _parse(text, where)
     base = url or (entry.url if entry else None)
 
     options = Extractor(output_format="python", url=base, **_EXTRACTOR_OPTIONS)
@@ -154,6 +158,11 @@ def extract_article(
     paragraphs = _paragraphs(document.body) if isinstance(document, Document) else []
     paragraphs = _trim_furniture(paragraphs, headlines, author)
     if not isinstance(document, Document) or sum(map(len, paragraphs)) < _MIN_TEXT_CHARS:
+        if cut:
+            raise ExtractError(
+                f"no article text found in page {where}: its elements nest deeper than the "
+                "HTML parser's limit (256), and what lies deeper cannot be read"
+            )
         raise ExtractError(
             f"no article text found in page {where}: it may be an index page, a paywall, "
             "or rendered by JavaScript; add the article URLs instead of this page"
@@ -532,17 +541,23 @@ def _codec(label: str | None) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
-def _parse(text: str, where: str) -> lxml.html.HtmlElement:
-    # lxml refuses str input that carries an XML encoding declaration, and stops
-    # parsing at control characters (which HTML forbids anyway).
-    text = _CONTROL.sub("", _XML_DECLARATION.sub("", text, count=1))
+def _parse(text: str, where: str) -> tuple[lxml.html.HtmlElement, bool]:
+    """The page's tree, and whether the parser cut it at its depth limit."""
+    # lxml refuses str input that carries an XML encoding declaration, stops parsing at
+    # control characters (which HTML forbids anyway), and turns references to them
+    # (&#x1;) into characters that later fail every XML step ("All strings must be XML
+    # compatible"): the page is scrubbed of both first.
+    text = scrub_markup(_XML_DECLARATION.sub("", text, count=1))
+    parser = lxml.html.HTMLParser(**_PARSER_OPTIONS)  # its own: the error log is read below
     try:
-        tree = lxml.html.document_fromstring(text, parser=_PARSER)
+        tree = lxml.html.document_fromstring(text, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractError(f"page {where} could not be parsed as HTML: {exc}") from exc
+    # libxml2 stops building the tree at 256 levels and drops what is deeper.
+    cut = any(e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log)
     if tree is None or len(tree) == 0:
         raise ExtractError(f"page {where} has no HTML elements; nothing to extract")
-    return tree
+    return tree, cut
 
 
 # Elements of trafilatura's output that flow inside a line; everything else is a block.
@@ -631,7 +646,7 @@ def _add_lines(text: str | None, out: list[str]) -> None:
     for line in text.split(_SPLIT_MARK):
         # Body text comes from text nodes only (_prune dropped the raw-text elements):
         # markup quoted in it was escaped in the source and is part of the article.
-        cleaned = " ".join(_CONTROL.sub("", line).split())
+        cleaned = " ".join(scrub_text(line).split())
         if cleaned:
             out.append(cleaned)
 
@@ -643,7 +658,7 @@ def _clean(text: str | None) -> str | None:
     # Metadata comes from attributes and raw-text elements (<title>) too, where tags are
     # not parsed: nothing tag-shaped goes through there, escaped or not.
     text = _TAG_LIKE.sub(" ", text)
-    text = _CONTROL.sub("", text)
+    text = scrub_text(text)
     text = " ".join(text.split())
     return text or None
 
@@ -748,12 +763,28 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _canonical_url(tree: lxml.html.HtmlElement, base: str | None) -> str | None:
+    """The page's declared canonical URL (rel=canonical, else og:url), else ``base``.
+
+    A declaration is trusted only on the registrable domain the page was fetched from
+    (``base``): anyone can declare another outlet's article as theirs, and the canonical
+    URL decides dedup and the Source link.
+    """
     for link in tree.iterfind(".//link[@href]"):
         if "canonical" in (link.get("rel") or "").lower().split():
             resolved = _http_url(link.get("href"), base)
-            if resolved:
+            if resolved and _same_site(resolved, base):
                 return resolved
-    return _meta_url(tree, ("og:url",), base) or _http_url(base, None)
+    declared = _meta_url(tree, ("og:url",), base)
+    if declared and _same_site(declared, base):
+        return declared
+    return _http_url(base, None)
+
+
+def _same_site(declared: str, base: str | None) -> bool:
+    if base is None or dedup.same_site(declared, base):
+        return True  # nothing fetched to check against (a local file) or the same site
+    logger.info("canonical ignored url=%s declared=%s reason=another site", base, declared)
+    return False
 
 
 def _meta_url(tree: lxml.html.HtmlElement, names: tuple[str, ...], base: str | None) -> str | None:

@@ -1,13 +1,16 @@
 """Feed parsing: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed 1.0/1.1 by hand.
 
-Entity declarations are refused before feedparser sees the bytes (see ``xmlsafety``).
-A feed that is not well-formed but still yields entries is kept, with a ``warning``;
-one that yields nothing raises :class:`~polynews.errors.ParseError`.
+Entity declarations, nesting past ``xmlsafety.MAX_DEPTH`` and references to characters
+nothing can carry (``&#xD800;``) are dealt with before feedparser sees the bytes (see
+``xmlsafety`` and ``normalize``); a JSON Feed nested past :data:`MAX_JSON_DEPTH` is refused
+before it is decoded. A feed that is not well-formed but still yields entries is kept,
+with a ``warning``; one that yields nothing raises :class:`~polynews.errors.ParseError`.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import re
@@ -26,8 +29,9 @@ from polynews.ingest.normalize import (
     normalise_language,
     optional_text,
     parse_w3c_datetime,
+    scrub_markup_bytes,
 )
-from polynews.ingest.xmlsafety import reject_entity_declarations
+from polynews.ingest.xmlsafety import check_depth, reject_entity_declarations
 from polynews.model import FeedEntry
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,10 @@ _LOOKS_LIKE_TAG = re.compile(r"<[A-Za-z/!]")
 _EMAIL_ONLY = re.compile(r"[^@\s()<>]+@[^@\s()<>]+")
 # Complaints feedparser files under "bozo" that do not mean the document is broken.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# A JSON Feed is four levels deep (feed, items, item, authors); allow plenty of extensions.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ def parse_feed(body: bytes, *, base_url: str, encoding: str | None = None) -> Pa
     if head.startswith(("{", "[")):
         return _parse_json_feed(body, base_url=base_url, document=document)
     reject_entity_declarations(body, document=document)
+    body = scrub_markup_bytes(body)
+    check_depth(body, document=document)
     return _parse_xml_feed(body, head, base_url=base_url, encoding=encoding, document=document)
 
 
@@ -72,12 +82,17 @@ def _parse_xml_feed(
 ) -> ParsedFeed:
     content_type = "application/xml" + (f"; charset={encoding}" if encoding else "")
     # A stream, never bytes: given bytes that name an existing path, feedparser opens the file.
-    result = feedparser.parse(
-        io.BytesIO(body),
-        response_headers={"content-location": base_url, "content-type": content_type},
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers={"content-location": base_url, "content-type": content_type},
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (ValueError, OverflowError, RecursionError) as exc:  # UnicodeError is a ValueError
+        # The scrub above removes what is known to break feedparser; this keeps anything
+        # else it trips over to this one feed.
+        raise ParseError(f"{document}: not a readable feed ({type(exc).__name__}: {exc})") from None
     version = str(result.get("version") or "")
     feed: Mapping[str, Any] = result.get("feed") or {}
     raw_entries: list[Mapping[str, Any]] = list(result.get("entries") or [])
@@ -228,9 +243,24 @@ def _collect(entries: Iterable[FeedEntry | None]) -> tuple[list[FeedEntry], int]
     return kept, skipped
 
 
+def _json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON document nest (brackets in strings aside)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    return max(itertools.accumulate(1 if b in b"[{" else -1 for b in brackets))
+
+
 def _parse_json_feed(body: bytes, *, base_url: str, document: str) -> ParsedFeed:
+    if _json_depth(body) > MAX_JSON_DEPTH:
+        raise ParseError(
+            f"{document}: arrays and objects are nested more than {MAX_JSON_DEPTH} deep; no "
+            "real JSON Feed is, so the document was not read"
+        )
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise ParseError(f"{document}: JSON nested too deep to read") from None
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"{document}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"

@@ -1,4 +1,11 @@
-"""Normalising what feeds, sitemaps and OPML files say: language tags, dates, text, links."""
+"""Normalising what feeds, sitemaps and OPML files say: language tags, dates, text, links.
+
+Text from a source passes through one filter before anything else reads or stores it:
+:func:`scrub_text` drops the code points no XML parser, database or encoder accepts (C0
+controls but tab and line breaks, DEL, lone surrogates, U+FFFE/U+FFFF), and
+:func:`scrub_markup` / :func:`scrub_markup_bytes` also drop character references to them
+(``&#x1;``, ``&#xD800;``) from a document before it is parsed.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,59 @@ from urllib.parse import urljoin, urlsplit
 logger = logging.getLogger(__name__)
 
 _SPACE = re.compile(r"\s+")
-# Characters XML 1.0 forbids; they turn up in feeds produced by careless string concatenation.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Code points XML 1.0 forbids (and lone surrogates, which no encoder accepts): they turn up
+# in feeds produced by careless string concatenation, and in hostile ones.
+_UNENCODABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_UNENCODABLE_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CHARREF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+_CHARREF_BYTES = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+# Encodings in which every byte below 0x80 is that ASCII character, so the byte-level
+# scrub cannot cut a multi-byte character (UTF-16/32 are the common exceptions).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def scrub_text(text: str) -> str:
+    """``text`` without the code points nothing downstream can carry (see the module doc)."""
+    return _UNENCODABLE.sub("", text)
+
+
+def _unencodable_code_point(hex_digits: str | bytes | None, digits: str | bytes | None) -> bool:
+    if len(hex_digits or digits or "") > 12:
+        return True  # far past U+10FFFF (and int() refuses thousands of digits)
+    value = int(hex_digits, 16) if hex_digits else int(digits or b"0")
+    if value > 0x10FFFF:
+        return True
+    return bool(_UNENCODABLE.fullmatch(chr(value)))
+
+
+def scrub_markup(markup: str) -> str:
+    """A decoded HTML or XML document without unencodable characters or references to them."""
+    markup = scrub_text(markup)
+    if "&#" not in markup:
+        return markup
+
+    def keep(match: re.Match[str]) -> str:
+        return "" if _unencodable_code_point(match.group(1), match.group(2)) else match.group()
+
+    return _CHARREF.sub(keep, markup)
+
+
+def scrub_markup_bytes(body: bytes) -> bytes:
+    """:func:`scrub_markup` for an undecoded document in an ASCII-compatible encoding.
+
+    UTF-16 and UTF-32 documents are returned as they are: their parser reports the bad
+    characters instead, as a ParseError.
+    """
+    if body.startswith(_WIDE_BOMS) or body[:4].count(b"\x00") >= 2:
+        return body
+    body = _UNENCODABLE_BYTES.sub(b"", body)
+    if b"&#" not in body:
+        return body
+
+    def keep(match: re.Match[bytes]) -> bytes:
+        return b"" if _unencodable_code_point(match.group(1), match.group(2)) else match.group()
+
+    return _CHARREF_BYTES.sub(keep, body)
 
 
 def normalise_language(tag: object) -> str | None:
@@ -106,8 +164,8 @@ def html_to_text(markup: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Collapse whitespace and drop control characters XML cannot carry."""
-    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    """Collapse whitespace and drop the characters nothing can carry (:func:`scrub_text`)."""
+    return _SPACE.sub(" ", scrub_text(text)).strip()
 
 
 def optional_text(text: str | None, *, is_html: bool) -> str | None:
@@ -123,7 +181,7 @@ def absolute_http_url(link: object, *, base_url: str) -> str | None:
     if not isinstance(link, str):
         return None
     link = link.strip()
-    if not link:
+    if not link or _UNENCODABLE.search(link):
         return None
     try:
         url = urljoin(base_url, link) if base_url else link

@@ -6,6 +6,13 @@ files or make requests) and parameter-entity tricks. No real feed, sitemap or OP
 needs them, so a document declaring one is refused outright. An external DTD reference
 (``<!DOCTYPE rss PUBLIC ... "http://my.netscape.com/...dtd">``, common in RSS 0.91) is
 allowed: no parser used here ever fetches it.
+
+Nesting is bounded too (:data:`MAX_DEPTH`): no feed, sitemap or OPML file is more than a
+dozen elements deep, and a document nested a hundred thousand deep is an attack on
+whatever walks the tree recursively afterwards. Unencodable characters, and character
+references to them (``&#x1;``, ``&#xD800;``), are dropped before parsing
+(:func:`polynews.ingest.normalize.scrub_markup_bytes`), so one bad title does not make a
+whole sitemap unreadable.
 """
 
 from __future__ import annotations
@@ -14,14 +21,20 @@ import codecs
 import logging
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat
 from dataclasses import dataclass
+from typing import Any
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
 from polynews.errors import ParseError
+from polynews.ingest.normalize import scrub_markup_bytes
 
 logger = logging.getLogger(__name__)
+
+# Deeper than any real feed, sitemap or OPML file (they stay under a dozen levels).
+MAX_DEPTH = 100
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
@@ -105,8 +118,9 @@ def parse_xml(body: bytes, *, document: str) -> ParsedXml:
     if not body.strip():
         raise ParseError(f"{document}: the document is empty; expected XML")
     reject_entity_declarations(body, document=document)
+    body = scrub_markup_bytes(body)
     try:
-        return ParsedXml(_defused_fromstring(body))
+        return ParsedXml(_defused_fromstring(body, document))
     except DefusedXmlException as exc:  # pragma: no cover - the scan above refuses these first
         raise ParseError(f"{document}: refused unsafe XML construct ({exc})") from exc
     except ET.ParseError as exc:
@@ -121,7 +135,7 @@ def parse_xml(body: bytes, *, document: str) -> ParsedXml:
         text, lossy = body.decode(encoding, errors="replace"), True
     transcoded = _XML_DECL.sub("", text, count=1).lstrip("\ufeff").encode("utf-8")
     try:
-        root = _defused_fromstring(transcoded)
+        root = _defused_fromstring(transcoded, document)
     except (ET.ParseError, ValueError):
         raise ParseError(f"{document}: not well-formed XML: {_describe(first_error)}") from None
     if not lossy:
@@ -131,11 +145,74 @@ def parse_xml(body: bytes, *, document: str) -> ParsedXml:
     return ParsedXml(root, warning=warning)
 
 
-def _defused_fromstring(body: bytes) -> ET.Element:
-    root: ET.Element = DET.fromstring(
-        body, forbid_dtd=False, forbid_entities=True, forbid_external=True
+class _TooDeep(Exception):
+    """Raised from inside expat when an element opens past MAX_DEPTH."""
+
+
+class _DepthLimitedBuilder(ET.TreeBuilder):
+    """A tree builder that refuses to go deeper than :data:`MAX_DEPTH`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    def start(self, tag: Any, attrs: Any) -> ET.Element:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _TooDeep
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> ET.Element:
+        self._depth -= 1
+        return super().end(tag)
+
+
+def _too_deep(document: str) -> ParseError:
+    return ParseError(
+        f"{document}: elements are nested more than {MAX_DEPTH} deep; no real feed, sitemap "
+        "or OPML file is, so the document was not read"
     )
+
+
+def _defused_fromstring(body: bytes, document: str) -> ET.Element:
+    parser = DET.DefusedXMLParser(
+        target=_DepthLimitedBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True
+    )
+    try:
+        parser.feed(body)
+        root: ET.Element = parser.close()
+    except _TooDeep:
+        raise _too_deep(document) from None
     return root
+
+
+def check_depth(body: bytes, *, document: str) -> None:
+    """Raise ParseError if ``body`` nests elements past :data:`MAX_DEPTH`.
+
+    For documents another parser reads (feeds go to feedparser): one quick expat pass that
+    only counts. A document expat cannot read is left to that parser to judge.
+    """
+    parser = xml.parsers.expat.ParserCreate()
+    depth = 0
+
+    def start(_name: str, _attrs: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(body, True)
+    except _TooDeep:
+        raise _too_deep(document) from None
+    except (xml.parsers.expat.ExpatError, ValueError, LookupError):
+        return  # not well-formed or an encoding expat lacks: feedparser copes or says so
 
 
 def _declared_encoding(body: bytes) -> str:
