@@ -27,7 +27,12 @@ from typing import Any
 import httpx
 
 from polynews.config import Settings
-from polynews.errors import BackendUnavailable, ConfigError, TranslateError
+from polynews.errors import (
+    BackendUnavailable,
+    ConfigError,
+    TranslateError,
+    TranslateStatusError,
+)
 from polynews.translate.base import BackendKind, Direction
 from polynews.translate.remote import (
     RetryPolicy,
@@ -302,7 +307,7 @@ def create(settings: Settings, *, client: httpx.Client | None = None) -> OpenAIB
             timeout=probe_timeout(settings),
         )
     except TranslateError as exc:
-        if " answered 404" in str(exc):
+        if isinstance(exc, TranslateStatusError) and exc.status == 404:
             body = None  # some compatible servers have no /models; the first request will tell
         else:
             client.close()
