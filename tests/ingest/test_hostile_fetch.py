@@ -20,11 +20,18 @@ from localserver import LocalServer
 
 from polynews.config import Settings
 from polynews.errors import (
+    BlockedAddressError,
+    ContentTypeError,
     FetchError,
+    FetchTimeoutError,
     HTTPStatusError,
     InvalidURLError,
     NetworkError,
     ProtocolError,
+    RobotsDisallowedError,
+    RobotsUnavailableError,
+    TooLargeError,
+    TooManyRedirectsError,
 )
 from polynews.ingest.fetcher import Fetcher
 from polynews.model import FetchResult
@@ -207,3 +214,21 @@ def test_every_failure_is_a_fetch_error(fast: Settings) -> None:
     for url in ["http://[::1", "http://example.org:99999/", "javascript:alert(1)", "//x", ""]:
         with pytest.raises(FetchError):
             fetch(fast, url)
+
+
+def test_the_retry_rule_is_a_property_of_the_error_class() -> None:
+    url = "http://example.org/"
+    retryable = [NetworkError("x", url=url), FetchTimeoutError("x", url=url)]
+    retryable.append(RobotsUnavailableError("x", url=url))
+    permanent = [
+        FetchError("x", url=url),
+        InvalidURLError("x", url=url),
+        ProtocolError("x", url=url),
+        BlockedAddressError("x", url=url),
+        RobotsDisallowedError("x", url=url),
+        TooLargeError("x", url=url),
+        ContentTypeError("x", url=url),
+        TooManyRedirectsError("x", url=url),
+    ]
+    assert all(error.retryable for error in retryable)
+    assert not any(error.retryable for error in permanent)

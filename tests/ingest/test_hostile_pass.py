@@ -7,6 +7,7 @@ real SQLite file, the real pipeline.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -148,3 +149,20 @@ def test_hostile_sources_cannot_stop_a_pass(
     assert "nested more than" in str(errors["/deep.json"])
     assert not errors["/surrogate.xml"]
     engine.dispose()
+
+
+def test_the_public_suffix_list_is_read_without_any_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the Public Suffix List must come from the installed package")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    dedup._suffix_list.cache_clear()
+    try:
+        assert dedup.site_of("https://news.bbc.co.uk/x") == "bbc.co.uk"
+        assert dedup.site_of("https://user.github.io/x") == "user.github.io"
+    finally:
+        dedup._suffix_list.cache_clear()
