@@ -322,7 +322,7 @@ class Fetcher:
     async def _with_retries(
         self, url: str, headers: dict[str, str], rules: _BodyRules
     ) -> _Exchange:
-        """One hop, retried on 429/5xx and transient network errors."""
+        """One hop, retried while its failure is retryable (see polynews.errors)."""
         retries: int = self._settings.retries
         attempt = 0
         while True:

@@ -4,7 +4,8 @@
 into; ``POST {url}/translate`` takes ``{"q": [...], "source", "target", "format":
 "text", "api_key"}`` and answers ``{"translatedText": [...]}``, one text per ``q``. Errors
 come as ``{"error": "..."}`` with status 400 (bad request), 403 (bad or missing API key),
-429 (rate limit) or 500; 429 and 5xx are retried with backoff (see :mod:`.remote`).
+429 (rate limit) or 500; the retryable ones (429, most 5xx) are retried with backoff
+(see :mod:`.remote` and :mod:`polynews.errors`).
 """
 
 from __future__ import annotations

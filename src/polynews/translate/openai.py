@@ -12,7 +12,8 @@ before the backend gives up with a :class:`~polynews.errors.TranslateError`.
 Wire format: ``POST {base_url}/chat/completions`` with ``Authorization: Bearer <key>``,
 answer in ``choices[0].message.content``; errors as
 ``{"error": {"message", "type", "code"}}`` (401 bad key, 404 unknown model, 429 rate
-limit, 5xx), 429/5xx retried with backoff (see :mod:`.remote`).
+limit, 5xx); the retryable ones (429, most 5xx) are retried with backoff (see
+:mod:`.remote` and :mod:`polynews.errors`).
 """
 
 from __future__ import annotations
