@@ -56,6 +56,17 @@ def test_scrub_drops_unencodable_characters_and_references_to_them() -> None:
 # --- feeds ------------------------------------------------------------------------------
 
 
+def test_the_scrub_keeps_the_escape_sequences_of_iso_2022_feeds() -> None:
+    text = (
+        "<?xml version='1.0' encoding='iso-2022-jp'?><rss version='2.0'><channel>"
+        "<title>\u65e5\u672c&#x1;</title><item><title>\u30cb\u30e5\u30fc\u30b9</title>"
+        "<link>https://news.example.org/a</link></item></channel></rss>"
+    )
+    feed = parse_feed(text.encode("iso-2022-jp"), base_url=BASE)
+    assert feed.title == "\u65e5\u672c"
+    assert [e.title for e in feed.entries] == ["\u30cb\u30e5\u30fc\u30b9"]
+
+
 def test_rss_with_surrogate_and_control_references_keeps_its_entries() -> None:
     rss = (
         "<?xml version='1.0'?><rss version='2.0'><channel><title>Tide" + HOSTILE_REFS + "</title>"

@@ -24,6 +24,7 @@ _SPACE = re.compile(r"\s+")
 # in feeds produced by careless string concatenation, and in hostile ones.
 _UNENCODABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _UNENCODABLE_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNENCODABLE_BYTES_BUT_ESC = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 _CHARREF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 _CHARREF_BYTES = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 # Encodings in which every byte below 0x80 is that ASCII character, so the byte-level
@@ -65,7 +66,11 @@ def scrub_markup_bytes(body: bytes) -> bytes:
     """
     if body.startswith(_WIDE_BOMS) or body[:4].count(b"\x00") >= 2:
         return body
-    body = _UNENCODABLE_BYTES.sub(b"", body)
+    if b"iso-2022" in body[:256].lower():
+        # ISO-2022 encodings switch character sets with ESC sequences: keep ESC (0x1b).
+        body = _UNENCODABLE_BYTES_BUT_ESC.sub(b"", body)
+    else:
+        body = _UNENCODABLE_BYTES.sub(b"", body)
     if b"&#" not in body:
         return body
 
