@@ -216,6 +216,15 @@ def test_every_failure_is_a_fetch_error(fast: Settings) -> None:
             fetch(fast, url)
 
 
+@pytest.mark.parametrize("host", ["a" * 64 + ".example", "a..example"])
+def test_a_host_name_that_cannot_be_looked_up_is_a_permanent_invalid_url(
+    fast: Settings, host: str
+) -> None:
+    with pytest.raises(InvalidURLError) as caught:
+        fetch(fast, f"http://{host}/feed.xml")
+    assert not caught.value.retryable
+
+
 def test_the_retry_rule_is_a_property_of_the_error_class() -> None:
     url = "http://example.org/"
     retryable = [NetworkError("x", url=url), FetchTimeoutError("x", url=url)]

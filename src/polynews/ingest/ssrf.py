@@ -209,7 +209,11 @@ class UrlGuard:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = await resolve(host, port)
-        except (OSError, UnicodeError) as exc:
+        except UnicodeError as exc:  # a label over 63 characters, an empty label
+            raise InvalidURLError(
+                f"cannot fetch {url}: {host} is not a valid host name ({exc})", url=url
+            ) from exc
+        except OSError as exc:
             raise NetworkError(
                 f"cannot fetch {url}: host {host} does not resolve ({exc})", url=url
             ) from exc
