@@ -216,3 +216,9 @@ def test_page_nested_100000_deep_fails_its_article_with_the_reason() -> None:
     analysis = analyse_page(PageJob(7, html, BASE + "deep", FeedEntry(url=BASE + "deep")))
     assert analysis.article_id == 7 and not analysis.fields
     assert analysis.error and "deeper than the HTML parser's limit" in analysis.error
+
+
+def test_json_feed_with_an_integer_of_5000_digits_is_a_parse_error() -> None:
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "items": [], "n": ' + b"7" * 5000
+    with pytest.raises(ParseError, match="not a readable JSON"):
+        parse_feed(body + b"}", base_url=BASE)

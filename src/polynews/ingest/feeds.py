@@ -267,6 +267,8 @@ def _parse_json_feed(body: bytes, *, base_url: str, document: str) -> ParsedFeed
         ) from None
     except UnicodeDecodeError as exc:
         raise ParseError(f"{document}: JSON is not valid UTF-8/16/32 text ({exc.reason})") from None
+    except ValueError as exc:  # an integer of thousands of digits, past Python's limit
+        raise ParseError(f"{document}: not a readable JSON document ({exc})") from None
     if not isinstance(data, dict):
         raise ParseError(
             f"{document}: a JSON Feed must be a JSON object, got {type(data).__name__}"

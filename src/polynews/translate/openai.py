@@ -121,6 +121,8 @@ def check_answer(content: str, segments: Sequence[str]) -> list[str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the answer is not one JSON value ({exc.msg})") from exc
+    except RecursionError:
+        raise ValueError("the answer's JSON is nested too deep to read") from None
     items = data.get("translations") if isinstance(data, dict) else data
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValueError('the answer is not {"translations": [strings]}')

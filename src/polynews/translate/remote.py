@@ -11,7 +11,6 @@ in a pass: callers above do not repeat it (see :mod:`polynews.errors`).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -144,7 +143,8 @@ def request_json(
 def _decode(response: httpx.Response, backend: str, url: str) -> Any:
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: an integer of thousands of digits; RecursionError: absurd nesting.
+    except (ValueError, RecursionError) as exc:
         snippet = response.text[:120].replace("\n", " ")
         raise TranslateError(
             f"{backend}: {url} answered {response.status_code} with a body that is not JSON "
@@ -155,7 +155,7 @@ def _decode(response: httpx.Response, backend: str, url: str) -> Any:
 def _message(response: httpx.Response, error_text: ErrorText) -> str:
     try:
         text = error_text(response.json())
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
+    except (ValueError, RecursionError, AttributeError, KeyError, TypeError):
         text = None  # not the documented error shape; show the raw body instead
     if text:
         return text
