@@ -88,7 +88,9 @@ async def test_writes_disabled_without_token(site_settings, site_engine, seeded)
     from polynews.web import create_app
 
     app = create_app(site_settings.replace(api_token=""), site_engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://news.test"
+    ) as c:
         r = await c.post(
             "/api/v1/sources",
             json={"url": "http://127.0.0.1:9/x.xml"},
