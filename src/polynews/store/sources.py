@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from polynews.dedup import canonicalize_url
 from polynews.errors import SourceError
 from polynews.ingest.normalize import normalise_language
 from polynews.model import Source, SourceKind
@@ -78,6 +77,10 @@ def validate_source_url(url: str) -> str:
             f"the URL is {len(url)} characters long; source URLs may have {MAX_URL_LENGTH} at most"
         )
     _refuse_unprintable("URL", url)
+    # Imported here: dedup pulls in numpy and datasketch (a second of start-up), which
+    # the site and most commands never need.
+    from polynews.dedup import canonicalize_url
+
     try:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.hostname:

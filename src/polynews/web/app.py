@@ -14,11 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polynews.config import Settings
-from polynews.errors import ConfigError
 from polynews.store import open_store
 from polynews.web.api import api_routes, json_error
 from polynews.web.cache import ASGIApp, DataVersion, PageCache
-from polynews.web.hosts import AllowedHosts
+from polynews.web.hosts import allowed_hosts
 from polynews.web.i18n import check_catalogs
 from polynews.web.links import Links
 from polynews.web.pages import page_routes
@@ -98,12 +97,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
         ui = site.renderer.ui(page_lang(request))
         return error_page(request, 404, ui.gettext("There is no page at this address."))
 
-    try:
-        hosts = AllowedHosts.build(settings.allowed_hosts, settings.base_url)
-    except ValueError as exc:
-        raise ConfigError(f"setting 'allowed_hosts': {exc}") from exc
-    log.info("serving hosts stage=web allowed_hosts=%s", hosts.describe())
-    return PageCache(app, DataVersion(engine), hosts=hosts)
+    return PageCache(app, DataVersion(engine), hosts=allowed_hosts(settings))
 
 
 def _describe(error: Any) -> str:

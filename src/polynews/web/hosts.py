@@ -13,6 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from polynews.config import Settings
+from polynews.errors import ConfigError
+
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 """The default when neither ``allowed_hosts`` nor ``base_url`` is set."""
 
@@ -120,3 +123,11 @@ class AllowedHosts:
         if self.any_host:
             return "any"
         return ",".join(h if p is None else f"{h}:{p}" for h, p in self.entries)
+
+
+def allowed_hosts(settings: Settings) -> AllowedHosts:
+    """The allowed hosts of ``settings``; ConfigError for an entry that is not a host."""
+    try:
+        return AllowedHosts.build(settings.allowed_hosts, settings.base_url)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'allowed_hosts': {exc}") from exc
