@@ -58,6 +58,12 @@ def _networks(value: Any) -> None:
             raise ValueError(f"{net!r} is not a network such as 127.0.0.0/8 ({exc})") from exc
 
 
+def _host_names(value: Any) -> None:
+    for entry in value:
+        if entry != "*" and (not entry or any(c in entry for c in " \t/\\@?#")):
+            raise ValueError(f"{entry!r} is not a host name such as news.example.org")
+
+
 def _log_level(value: Any) -> None:
     if str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
@@ -378,6 +384,18 @@ SETTINGS: tuple[Setting, ...] = (
         2,
         "Server processes of `polynews serve`; one per core suits a read-mostly site.",
         validate=_positive,
+    ),
+    Setting(
+        "allowed_hosts",
+        list,
+        [],
+        "Host names the site answers to (the Host header), e.g. news.example.org or "
+        "news.example.org:8443 (that port only); a leading dot (.example.org) also allows "
+        "subdomains. Any other Host gets 400 and never reaches the page cache. Empty: the "
+        "host of base_url when set, else localhost, 127.0.0.1 and ::1. '*' allows any Host: "
+        "unsafe with base_url empty, as one request could then put its host name into the "
+        "cached links every visitor gets.",
+        validate=_host_names,
     ),
     Setting(
         "apertium_processes",

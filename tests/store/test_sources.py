@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from sqlalchemy import Engine
@@ -126,3 +129,72 @@ def test_conditional_get_switch_drops_validators(engine: Engine) -> None:
         )
     s2 = store.get_source(engine, s.id)
     assert s2.etag is None and s2.last_modified is None
+
+
+SAME_FEED = [
+    "http://EXAMPLE.org:80/feed.xml?utm_source=x",
+    "HTTP://example.ORG/feed.xml#top",
+    "http://example.org./feed.xml?utm_medium=rss&fbclid=1",
+    " http://example.org/./feed.xml ",
+]
+
+
+def test_add_stores_the_canonical_url_and_refuses_its_variants(engine: Engine) -> None:
+    first = store.add_source(engine, kind="feed", url="http://EXAMPLE.org:80/feed.xml?utm_source=x")
+    assert first.url == "http://example.org/feed.xml"
+    assert first.name == "example.org"
+    for variant in [*SAME_FEED, "http://example.org/feed.xml"]:
+        with pytest.raises(SourceError, match="already registered"):
+            store.add_source(engine, kind="feed", url=variant)
+    # Meaningful parameters and other ports make other sources.
+    other = store.add_source(engine, kind="feed", url="https://Example.org:8443/feed.xml?lang=fr")
+    assert other.url == "https://example.org:8443/feed.xml?lang=fr"
+    assert [s.id for s in store.list_sources(engine)] == [first.id, other.id]
+    # Looked up by any of its spellings.
+    assert store.get_source(engine, SAME_FEED[0]).id == first.id
+
+
+@pytest.mark.parametrize(
+    ("url", "name", "message"),
+    [
+        ("https://a.example/" + "x" * 2100, None, "2048 at most"),
+        ("https://a.example/feed", "n" * 201, "200 at most"),
+        ("https://a.example/feed", "bell\x07", "control character U\\+0007"),
+        ("https://a.example/\x7ffeed", None, "control character U\\+007F"),
+        ("https://a.example/fe\ned", None, "control character U\\+000A"),
+    ],
+)
+def test_add_refuses_long_and_unprintable_values(
+    engine: Engine, url: str, name: str | None, message: str
+) -> None:
+    with pytest.raises(SourceError, match=message):
+        store.add_source(engine, kind="feed", url=url, name=name)
+    assert store.list_sources(engine) == []
+
+
+def test_source_ids_beyond_the_column_are_unknown(engine: Engine) -> None:
+    for ref in (str(10**30), str(2**63), str(2**31), 10**30):
+        with pytest.raises(SourceError, match="no source"):
+            store.get_source(engine, ref)
+
+
+def test_opml_import_adds_each_feed_once_in_canonical_form(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from polynews.cli import app
+
+    outlines = "".join(
+        f'<outline type="rss" text="Feed {i}" xmlUrl="{escape(url)}"/>'
+        for i, url in enumerate([*SAME_FEED, "http://example.org/feed.xml?page=2"])
+    )
+    opml = tmp_path / "subs.opml"
+    opml.write_text(f'<opml version="2.0"><head/><body>{outlines}</body></opml>', "utf-8")
+    runner = CliRunner()
+    args = ["--data-dir", str(tmp_path / "data")]
+    result = runner.invoke(app, [*args, "sources", "import", str(opml)])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, [*args, "sources", "list", "--json"])
+    urls = [s["url"] for s in json.loads(listed.stdout)]
+    assert urls == ["http://example.org/feed.xml", "http://example.org/feed.xml?page=2"]
+    added = runner.invoke(app, [*args, "sources", "add", "http://Example.org:80/feed.xml#x"])
+    assert added.exit_code != 0 and "already registered" in added.output

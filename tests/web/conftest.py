@@ -6,7 +6,9 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
+import feedparser
 import httpx
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -207,6 +209,42 @@ def seed(engine: Engine) -> Seeded:
     )
     index_pending(engine)
     return Seeded(french, english, hostile, wire.id, post.id)
+
+
+class _Elements(HTMLParser):
+    """The elements and the text a feed reader would see in an entry's HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def assert_summaries_are_text(document: bytes) -> None:
+    """Every entry's description (RSS) or summary (Atom), decoded as HTML, holds only text.
+
+    feedparser with ``sanitize_html=False`` hands over what a reader would render; the
+    hostile article's markup-looking text must come out as text, not as elements.
+    """
+    parsed = feedparser.parse(document, sanitize_html=False)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    seen_hostile = False
+    for entry in parsed.entries:
+        reader = _Elements()
+        reader.feed(entry.summary)
+        reader.close()
+        assert reader.tags <= {"p"}, (entry.link, reader.tags)
+        text = "".join(reader.text)
+        if "alert(1)" in text:
+            assert '<img src=x onerror="alert(1)">' in text
+            seen_hostile = True
+    assert seen_hostile
 
 
 @pytest.fixture

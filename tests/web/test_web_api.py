@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from tests.web.conftest import Seeded
@@ -86,7 +88,9 @@ async def test_writes_disabled_without_token(site_settings, site_engine, seeded)
     from polynews.web import create_app
 
     app = create_app(site_settings.replace(api_token=""), site_engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://news.test"
+    ) as c:
         r = await c.post(
             "/api/v1/sources",
             json={"url": "http://127.0.0.1:9/x.xml"},
@@ -101,3 +105,88 @@ async def test_openapi_and_docs(client: httpx.AsyncClient) -> None:
     docs = await client.get("/api/docs")
     assert docs.status_code == 200 and "GET /api/v1/articles/{article_id}" in docs.text
     assert "<script" not in docs.text
+
+
+NEW = {"url": "http://127.0.0.1:9/new.xml", "kind": "feed", "name": "New"}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "s3cret-token",  # the token without a scheme
+        "Basic s3cret-token",
+        "Token s3cret-token",
+        "Bearers3cret-token",
+        "Bearer",
+        "Bearer ",
+        "Bearer s3cret-token-and-more",
+        "Bearer s3cret-toke",
+        "Bearer s3cret-tokén",
+    ],
+)
+async def test_write_api_requires_the_bearer_scheme_and_the_exact_token(
+    client: httpx.AsyncClient, authorization: str
+) -> None:
+    headers = {"authorization": authorization.encode("utf-8")}  # type: ignore[dict-item]
+    r = await client.post("/api/v1/sources", json=NEW, headers=headers)
+    assert r.status_code == 401, authorization
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer", "bEaReR"])
+async def test_write_api_takes_the_bearer_scheme_in_any_case(
+    client: httpx.AsyncClient, scheme: str
+) -> None:
+    r = await client.post(
+        "/api/v1/sources", json=NEW, headers={"authorization": f"{scheme} s3cret-token"}
+    )
+    assert r.status_code == 201, r.text
+
+
+GOOD = {"authorization": "Bearer s3cret-token"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"url": "http://127.0.0.1:9/" + "a" * 2100 + ".xml"}, "2048 at most"),
+        ({"url": "http://127.0.0.1:9/x.xml", "name": "N" * 201}, "200 at most"),
+        ({"url": "http://127.0.0.1:9/x.xml", "name": "Bad\x1b[31mred"}, "control character"),
+        ({"url": "http://127.0.0.1:9/x.xml", "name": "Two\nlines"}, "control character"),
+        ({"url": "http://127.0.0.1:9/x\x00.xml"}, "control character"),
+        ({"url": "http://127.0.0.1:9/x\t.xml"}, "control character"),
+        ({"url": "http://127.0.0.1:9/x.xml", "name": "\ud800"}, "control character"),
+    ],
+)
+async def test_write_api_refuses_long_and_unprintable_values(
+    client: httpx.AsyncClient, body: dict[str, str], message: str
+) -> None:
+    raw = json.dumps(body)  # ensure_ascii: a lone surrogate travels as \ud800
+    r = await client.post(
+        "/api/v1/sources",
+        content=raw,
+        headers={**GOOD, "content-type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"]
+    assert (await client.get("/api/v1/sources")).json()[-1]["url"] != "http://127.0.0.1:9/x.xml"
+
+
+async def test_write_api_stores_sources_canonical(client: httpx.AsyncClient) -> None:
+    first = await client.post(
+        "/api/v1/sources", json={"url": "http://example.org/feed.xml"}, headers=GOOD
+    )
+    assert first.status_code == 201
+    for variant in (
+        "http://EXAMPLE.org:80/feed.xml?utm_source=x",
+        "HTTP://Example.ORG/feed.xml#latest",
+        "http://example.org:80/feed.xml?fbclid=abc&utm_medium=rss",
+    ):
+        again = await client.post("/api/v1/sources", json={"url": variant}, headers=GOOD)
+        assert again.status_code == 409, (variant, again.text)
+    kept = await client.post(
+        "/api/v1/sources", json={"url": "http://EXAMPLE.org/feed.xml?cat=world"}, headers=GOOD
+    )
+    assert kept.status_code == 201 and kept.json()["url"] == "http://example.org/feed.xml?cat=world"
+    urls = [s["url"] for s in (await client.get("/api/v1/sources")).json()]
+    assert urls.count("http://example.org/feed.xml") == 1

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import pytest
 from sqlalchemy import Engine
-from tests.web.conftest import SCRIPT_MARKERS, Seeded
+from tests.web.conftest import SCRIPT_MARKERS, Seeded, assert_summaries_are_text
 
 from polynews.config import Settings
 from polynews.errors import ConfigError
@@ -65,3 +65,14 @@ def test_export_writes_a_site_that_works_from_disk(
 def test_export_refuses_a_relative_base_url(site_settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="absolute http"):
         export_site(site_settings, tmp_path / "x", "news.example.org")
+
+
+def test_exported_feeds_carry_article_text_as_text(
+    site_settings: Settings, site_engine: Engine, seeded: Seeded, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    export_site(site_settings, out, "https://news.example.org/", engine=site_engine)
+    feeds = sorted([*out.glob("*/feed.xml"), *out.glob("*/atom.xml")])
+    assert len(feeds) == 12
+    for feed in feeds:
+        assert_summaries_are_text(feed.read_bytes())

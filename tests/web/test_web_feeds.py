@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import feedparser
 import httpx
 import pytest
-from tests.web.conftest import Seeded
+from tests.web.conftest import Seeded, assert_summaries_are_text
 
 pytestmark = pytest.mark.anyio
 
@@ -78,3 +78,12 @@ async def test_sitemap_has_hreflang_for_every_article(
 async def test_robots_points_to_the_sitemap(client: httpx.AsyncClient) -> None:
     r = await client.get("/robots.txt")
     assert "Sitemap: http://news.test/sitemap.xml" in r.text
+
+
+@pytest.mark.parametrize("kind", ["feed.xml", "atom.xml"])
+async def test_no_article_text_becomes_markup_in_a_feed_reader(
+    client: httpx.AsyncClient, seeded: Seeded, kind: str
+) -> None:
+    for lang in LANGS:
+        r = await client.get(f"/{lang}/{kind}")
+        assert_summaries_are_text(r.content)

@@ -84,7 +84,9 @@ def test_index_follows_status_and_reindex(engine: Engine, seeded_db: Seeded) -> 
 async def test_search_page(db_settings: object, engine: Engine, seeded_db: Seeded) -> None:
     settings = db_settings.replace(search_rate_burst=3, search_rate_limit=0.01)  # type: ignore[attr-defined]
     app = create_app(settings, engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as c:
         r = await c.get("/fr/search", params={"q": "conseil"})
         assert r.status_code == 200
         assert "1 article correspond à «\u00a0conseil\u00a0»." in r.text
@@ -158,7 +160,9 @@ async def test_search_page_offers_more_results(db_settings: object, engine: Engi
     _many(engine, 24)
     settings = db_settings.replace(page_size=10)  # type: ignore[attr-defined]
     app = create_app(settings, engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as c:
         r = await c.get("/en/search", params={"q": "lighthouse"})
         assert r.status_code == 200
         assert "More than 10 articles match “lighthouse”." in r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,15 +45,51 @@ def _to_source(row: Row[Any]) -> Source:
     )
 
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have: ids are ``Integer`` columns, 32-bit on PostgreSQL."""
+MAX_URL_LENGTH = 2048
+"""Longest source URL accepted; longer ones are refused, not cut."""
+MAX_NAME_LENGTH = 200
+"""Longest source name accepted."""
+
+
+def _refuse_unprintable(what: str, value: str) -> None:
+    """SourceError when ``value`` holds control characters or lone surrogates."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise SourceError(
+                f"the {what} contains the control character U+{ord(char):04X}; "
+                "give it without control characters"
+            )
+
+
 def validate_source_url(url: str) -> str:
-    """Return ``url`` stripped, or raise SourceError when it is not an absolute http(s) URL."""
+    """The canonical form of a source URL, or SourceError when it is not one.
+
+    Every way a source is added (the CLI, OPML import, the API) comes through here, so
+    ``http://EXAMPLE.org:80/feed.xml?utm_source=x#top`` and ``http://example.org/feed.xml``
+    are one source: the scheme and host are lower-cased, the default port, tracking
+    parameters and the fragment dropped, the other query parameters kept (sorted).
+    """
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(url) > MAX_URL_LENGTH:
         raise SourceError(
-            f"{url!r} is not an absolute http(s) URL; give a URL such as https://example.org/feed.xml"
+            f"the URL is {len(url)} characters long; source URLs may have {MAX_URL_LENGTH} at most"
         )
-    return url
+    _refuse_unprintable("URL", url)
+    # Imported here: dedup pulls in numpy and datasketch (a second of start-up), which
+    # the site and most commands never need.
+    from polynews.dedup import canonicalize_url
+
+    try:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return canonicalize_url(url)
+    except (ValueError, SourceError):
+        pass
+    raise SourceError(
+        f"{url!r} is not an absolute http(s) URL; give a URL such as https://example.org/feed.xml"
+    )
 
 
 def add_source(
@@ -73,6 +110,14 @@ def add_source(
         choices = ", ".join(k.value for k in SourceKind)
         raise SourceError(f"unknown source kind {kind!r}; choose one of {choices}") from None
     url = validate_source_url(url)
+    name = (name or "").strip() or None
+    if name is not None:
+        if len(name) > MAX_NAME_LENGTH:
+            raise SourceError(
+                f"the name is {len(name)} characters long; "
+                f"source names may have {MAX_NAME_LENGTH} at most"
+            )
+        _refuse_unprintable("name", name)
     if language is not None and language.strip():
         code = normalise_language(language)
         if code is None:
@@ -108,9 +153,16 @@ def get_source(engine: Engine, ref: int | str) -> Source:
     """Find a source by id or URL; raises SourceError when there is none."""
     query = select(sources)
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if not 0 < int(ref) <= MAX_ID:
+            raise SourceError(f"no source {ref!r}: source ids go from 1 to {MAX_ID}")
         query = query.where(sources.c.id == int(ref))
     else:
-        query = query.where(sources.c.url == ref)
+        # Sources are stored canonical; one added before that may still be found as typed.
+        try:
+            forms = {ref, validate_source_url(ref)}
+        except SourceError:
+            forms = {ref}
+        query = query.where(sources.c.url.in_(sorted(forms)))
     with engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -100,9 +101,13 @@ class SourceOut(BaseModel):
 class SourceIn(BaseModel):
     """A source to follow."""
 
-    url: str = Field(description="Absolute http(s) URL of the feed, sitemap or page.")
+    url: str = Field(
+        description="Absolute http(s) URL of the feed, sitemap or page, at most 2048 "
+        "characters; stored canonical (lower-case host, no default port, tracking "
+        "parameters or fragment)."
+    )
     kind: str = Field("feed", description="feed | sitemap | page")
-    name: str | None = None
+    name: str | None = Field(None, description="At most 200 characters; default: the host.")
     language: str | None = Field(None, description="Declared language, e.g. fr.")
 
 
@@ -111,17 +116,66 @@ def _encode_cursor(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR = 200
+"""Longer than any cursor this API gives out."""
+
+
 def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return data
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise HTTPException(
             400, "the cursor is not one this API gave out; pass next_cursor back unchanged"
         ) from exc
+
+
+MAX_SEARCH_OFFSET = 10_000
+"""Search results go this deep through the API and no deeper."""
+
+_MALFORMED = "the cursor is malformed; start again without it"
+
+
+def _cursor_offset(state: dict[str, Any]) -> int:
+    """The search offset a cursor carries; 400 for anything this API never gives out."""
+    offset = state.get("o", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise HTTPException(400, _MALFORMED)
+    if offset > MAX_SEARCH_OFFSET:
+        raise HTTPException(400, f"search results go {MAX_SEARCH_OFFSET} deep, no deeper")
+    return offset
+
+
+def _cursor_position(state: dict[str, Any]) -> tuple[datetime, int]:
+    """The (published time, id) after which a list cursor continues; 400 when malformed."""
+    at, last_id = state.get("t"), state.get("id")
+    if not isinstance(at, str) or not isinstance(last_id, int) or isinstance(last_id, bool):
+        raise HTTPException(400, _MALFORMED)
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise HTTPException(400, _MALFORMED) from exc
+    if when.tzinfo is None or not 0 <= last_id <= source_store.MAX_ID:
+        raise HTTPException(400, _MALFORMED)
+    return when, last_id
+
+
+def _bearer_matches(authorization: str | None, token: str) -> bool:
+    """True when ``authorization`` is ``Bearer <token>`` (scheme in any case).
+
+    The credentials are compared as digests, so the comparison takes the same time
+    whatever the token given, its length included.
+    """
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return False
+    digest = hashlib.sha256(given.strip().encode("utf-8", "surrogateescape")).digest()
+    return hmac.compare_digest(digest, hashlib.sha256(token.encode()).digest())
 
 
 def api_routes(site: Site) -> APIRouter:
@@ -173,6 +227,8 @@ def api_routes(site: Site) -> APIRouter:
         """Published articles, newest first (best match first with q)."""
         lang = lang or site.languages[0]
         check_lang(lang)
+        if source is not None and not queries.valid_id(source):
+            raise HTTPException(400, f"source: {source} is not a source id")
         state = _decode_cursor(cursor) if cursor else {}
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
@@ -185,7 +241,7 @@ def api_routes(site: Site) -> APIRouter:
                         "too many searches from this address; retry later",
                         headers={"retry-after": str(site.limiter.retry_after(wait))},
                     )
-                offset = int(state.get("o", 0))
+                offset = _cursor_offset(state)
                 try:
                     results = store_search.search(conn, lang, q, limit=limit, offset=offset)
                 except store_search.QueryError as exc:
@@ -198,14 +254,7 @@ def api_routes(site: Site) -> APIRouter:
                     items = [i for i in items if i.published_at and i.published_at >= since]
                 nxt = _encode_cursor({"o": offset + limit}) if results.more else None
             else:
-                before = None
-                if state:
-                    try:
-                        before = (datetime.fromisoformat(state["t"]), int(state["id"]))
-                    except (KeyError, ValueError, TypeError) as exc:
-                        raise HTTPException(
-                            400, "the cursor is malformed; start again without it"
-                        ) from exc
+                before = _cursor_position(state) if state else None
                 items = queries.latest(
                     conn, lang, limit=limit + 1, source_id=source, since=since, before=before
                 )
@@ -269,8 +318,7 @@ def api_routes(site: Site) -> APIRouter:
             raise HTTPException(
                 403, "adding sources through the API is disabled: set api_token to enable it"
             )
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not authorization or not hmac.compare_digest(given.encode(), token.encode()):
+        if not _bearer_matches(authorization, token):
             raise HTTPException(
                 401,
                 "a valid token is required: send Authorization: Bearer <api_token>",

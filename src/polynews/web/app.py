@@ -17,6 +17,7 @@ from polynews.config import Settings
 from polynews.store import open_store
 from polynews.web.api import api_routes, json_error
 from polynews.web.cache import ASGIApp, DataVersion, PageCache
+from polynews.web.hosts import allowed_hosts
 from polynews.web.i18n import check_catalogs
 from polynews.web.links import Links
 from polynews.web.pages import page_routes
@@ -96,7 +97,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
         ui = site.renderer.ui(page_lang(request))
         return error_page(request, 404, ui.gettext("There is no page at this address."))
 
-    return PageCache(app, DataVersion(engine))
+    return PageCache(app, DataVersion(engine), hosts=allowed_hosts(settings))
 
 
 def _describe(error: Any) -> str:

@@ -26,6 +26,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from polynews.web.hosts import AllowedHosts
 from polynews.web.links import SWITCH_PARAM
 from polynews.web.queries import EPOCH, data_version
 
@@ -235,9 +236,17 @@ def _switch(query: bytes) -> bool:
 class PageCache:
     """ASGI middleware: security headers everywhere; cached pages and feeds with validators."""
 
-    def __init__(self, app: ASGIApp, version: DataVersion, *, max_entries: int = 20_000) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        version: DataVersion,
+        *,
+        hosts: AllowedHosts | None = None,
+        max_entries: int = 20_000,
+    ) -> None:
         self.app = app
         self.version = version
+        self.hosts = hosts if hosts is not None else AllowedHosts.build([])
         self.max_entries = max_entries
         self.entries: OrderedDict[str, Cached] = OrderedDict()
         self._token = ""
@@ -251,6 +260,11 @@ class PageCache:
         path: str = scope["path"]
         method: str = scope["method"]
         query: bytes = scope.get("query_string", b"")
+        if path != "/healthz" and not self.hosts.allows(
+            [v for k, v in scope["headers"] if k.lower() == b"host"]
+        ):
+            await _refuse_host(send)
+            return
         extra: list[tuple[bytes, bytes]] = []
         lang = path.split("/", 2)[1] if path.count("/") >= 2 else ""
         if query and _switch(query) and 2 <= len(lang) <= 3 and lang.isalpha():
@@ -268,12 +282,14 @@ class PageCache:
         if token != self._token:
             self.entries.clear()
             self._token = token
-        kept = [p for p in query.split(b"&") if p and p.split(b"=")[0] != SWITCH_PARAM.encode()]
-        key = path + ("?" + b"&".join(kept).decode("latin-1") if kept else "")
+        # The cached routes take no query parameters: an answer is the same whatever the
+        # query, so it is rendered without one and cached by path alone (a flood of
+        # made-up parameters neither fills the cache nor reaches the app).
+        key = path
         entry = self.entries.get(key)
         if entry is None:
             self.misses += 1
-            entry = await self._render(scope, receive, at)
+            entry = await self._render({**scope, "query_string": b""}, receive, at)
             if entry.etag and token == self._token:
                 self.entries[key] = entry
                 if len(self.entries) > self.max_entries:
@@ -342,6 +358,22 @@ class PageCache:
         await send({"type": "http.response.start", "status": entry.status, "headers": headers})
         body = b"" if scope["method"] == "HEAD" else entry.gzipped if zipped else entry.body
         await send({"type": "http.response.body", "body": body or b""})
+
+
+async def _refuse_host(send: Send) -> None:
+    """400 for a Host this site does not answer to; nothing is rendered or cached."""
+    body = (
+        b"Bad Request: this site does not answer to the host name in the request. "
+        b"Its operator can add the name to the allowed_hosts setting.\n"
+    )
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *SECURITY_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def now_utc() -> datetime:

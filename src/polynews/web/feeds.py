@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from html import escape
 
 from feedgen.feed import FeedGenerator
 
@@ -14,6 +15,16 @@ from polynews.web.render import Renderer, article_slug
 
 FEED_SIZE = 50
 """Entries per feed: the newest published articles."""
+
+
+def summary_html(paragraphs: Iterable[str]) -> str:
+    """Plain text as HTML paragraphs, every character escaped.
+
+    Feed readers decode an RSS ``<description>`` (and an Atom ``type="html"`` summary) as
+    HTML, so article text is escaped as HTML here, then once more as XML by the feed
+    writer: text that looks like ``<script>`` reaches the reader as text.
+    """
+    return "".join(f"<p>{escape(part, quote=False)}</p>" for part in paragraphs)
 
 
 def build_feed(
@@ -60,10 +71,12 @@ def build_feed(
             note = ui.gettext("Original in %(language)s", language=ui.language_name(view.language))
         else:
             note = ""
-        summary = "\n\n".join(
-            part for part in (lead, note, f"{ui.gettext('Source')}: {view.source_url}") if part
-        )
-        fe.description(summary, isSummary=True)
+        parts = (lead, note, f"{ui.gettext('Source')}: {view.source_url}")
+        summary = summary_html(part for part in parts if part)
+        if kind == "atom":
+            fe.summary(summary, type="html")
+        else:
+            fe.description(summary)  # readers decode an RSS description as HTML
     fg.updated(newest)
     fg.lastBuildDate(newest)
     if kind == "atom":

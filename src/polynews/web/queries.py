@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, func, select
 from polynews.model import ArticleStatus
 from polynews.store.schema import articles, sources
 from polynews.store.schema_translate import translations
+from polynews.store.sources import MAX_ID
 
 READY = ArticleStatus.READY.value
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -115,8 +116,19 @@ def _outlet_column() -> Any:
     return func.coalesce(articles.c.outlet, sources.c.name, "").label("outlet_name")
 
 
+def valid_id(value: int) -> bool:
+    """True when ``value`` can be a row id; larger or negative numbers name nothing.
+
+    Checked before a query because the databases refuse to compare such numbers
+    (SQLite raises OverflowError beyond 64 bits, PostgreSQL "integer out of range").
+    """
+    return 0 < value <= MAX_ID
+
+
 def get_article(conn: Connection, article_id: int) -> ArticleView | None:
     """The published article ``article_id`` with its translations, or None."""
+    if not valid_id(article_id):
+        return None
     row = conn.execute(
         select(articles, _outlet_column())
         .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id))
@@ -169,7 +181,12 @@ def latest(
     """Published articles, newest first, titled in ``lang`` where a translation exists.
 
     ``before`` is a keyset cursor (published time, id): only older articles come back.
+    An impossible ``source_id`` or cursor id matches nothing.
     """
+    if (source_id is not None and not valid_id(source_id)) or (
+        before is not None and not 0 <= before[1] <= MAX_ID
+    ):
+        return []
     t = translations.alias("t")
     when = func.coalesce(articles.c.published_at, articles.c.discovered_at)
     query = (
@@ -227,6 +244,8 @@ def latest(
 
 def count_ready(conn: Connection, *, source_id: int | None = None) -> int:
     """How many articles are published (from one source, if given)."""
+    if source_id is not None and not valid_id(source_id):
+        return 0
     query = select(func.count()).select_from(articles).where(articles.c.status == READY)
     if source_id is not None:
         query = query.where(articles.c.source_id == source_id)
@@ -296,6 +315,8 @@ def get_source(conn: Connection, source_id: int) -> SourceView | None:
 
 def list_sources(conn: Connection, *, source_id: int | None = None) -> list[SourceView]:
     """Sources with their count of published articles."""
+    if source_id is not None and not valid_id(source_id):
+        return []
     counts = (
         select(articles.c.source_id, func.count().label("n"))
         .where(articles.c.status == READY)

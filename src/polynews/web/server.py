@@ -11,6 +11,7 @@ import uvicorn
 from polynews.config import Settings, load_settings
 from polynews.store import open_store
 from polynews.web.cache import ASGIApp
+from polynews.web.hosts import LOOPBACK_HOSTS, allowed_hosts
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,21 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
             for k, v in settings.values.items()
         }
     )
-    log.info("serving stage=web url=http://%s:%d workers=%d", host, port, workers)
+    hosts = allowed_hosts(settings)
+    if not settings.allowed_hosts and not settings.base_url and host not in LOOPBACK_HOSTS:
+        log.warning(
+            "listening on %s but answering only Host %s stage=web: set base_url or "
+            "allowed_hosts to the name visitors use",
+            host,
+            hosts.describe(),
+        )
+    log.info(
+        "serving stage=web url=http://%s:%d workers=%d allowed_hosts=%s",
+        host,
+        port,
+        workers,
+        hosts.describe(),
+    )
     uvicorn.run(
         "polynews.web.server:worker_app",
         factory=True,

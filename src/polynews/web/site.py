@@ -14,7 +14,7 @@ from polynews.web import queries, sitemaps
 from polynews.web.feeds import FEED_SIZE, build_feed
 from polynews.web.links import Links
 from polynews.web.queries import READY, ArticleView
-from polynews.web.ratelimit import RateLimiter
+from polynews.web.ratelimit import RateLimiter, buckets_path
 from polynews.web.render import Renderer
 
 
@@ -30,7 +30,11 @@ class Site:
     @classmethod
     def create(cls, settings: Settings, engine: Engine) -> Site:
         """Build the site's renderer and search rate limiter for ``settings`` on ``engine``."""
-        limiter = RateLimiter(settings.search_rate_limit, settings.search_rate_burst)
+        limiter = RateLimiter(
+            settings.search_rate_limit,
+            settings.search_rate_burst,
+            path=buckets_path(settings.data_dir),
+        )
         return cls(settings, engine, Renderer(settings), limiter)
 
     def base_url(self, request_base: str) -> str:
