@@ -1,0 +1,507 @@
+"""Attributed claims: who says what, with which figures, in en, es, de, fr, it, uk and ru.
+
+A claim is a sentence that reports a statement and names (or implies) who makes it.
+The extractor is a handful of rules shared by all languages over small per-language
+word lists (:mod:`polynews.stories.claims_lexicon`), so every decision can be
+explained by pointing at a cue and a span:
+
+1. **Cues.** A prepositional cue puts the source after it ("according to X",
+   "selon X", "laut X", "за словами X", "по данным X") or before it ("X zufolge");
+   a verb of saying puts the content beside the speaker ("X said that ...",
+   "..., a déclaré X", "«...», — заявил X"). Ukrainian and Russian verbs are
+   recognised by lemma through ``pymorphy3``, so every form counts. The leftmost cue
+   of a sentence wins; a sentence without one is not a claim, whatever numbers it has.
+2. **Vetoes** keep look-alikes out: "an estimated 2,000", "the said painting",
+   "was told to leave", "laut" the adjective, "il secondo giorno", "sagte ... ab".
+3. **Source.** For a verb, the phrase between the last clause boundary (comma, quote,
+   dash) and the verb is the speaker; when that is empty or an adverbial ("Am
+   Montag sagte der Minister", "Как заявил министр"), the speaker follows the verb.
+   The phrase stops at a relative pronoun, "that", a time word or an audience ("told
+   reporters"). A pronoun takes the source of the previous claim of the paragraph when
+   there is one; otherwise the source is left out.
+4. **Content** is the sentence without the attribution; its **quantities** are those
+   of :mod:`polynews.stories.quantities` that lie outside the attribution.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from polynews.stories.claims_lexicon import LEXICONS, Lexicon
+from polynews.stories.claims_sentences import claim_sentences
+from polynews.stories.quantities import Quantity, find_quantities
+
+LANGUAGES = tuple(LEXICONS)
+_TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*['’]?|\S")
+# Characters that close a clause before a speaker: "“...,” said X", "«...», — заявил X".
+_BOUNDARY = ",;:—–«»\"“”„()"
+_CLOSERS = "»\"“”"
+_MAX_SOURCE_TOKENS = 14
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attributed statement of a paragraph."""
+
+    line: int
+    sentence: str
+    source: str | None
+    cue: str
+    content: str
+    quantities: tuple[Quantity, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-lines form of ``polynews claims extract``."""
+        return {
+            "line": self.line,
+            "sentence": self.sentence,
+            "source": self.source,
+            "cue": self.cue,
+            "content": self.content,
+            "quantities": [quantity.as_dict() for quantity in self.quantities],
+        }
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    lower: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Cue:
+    start: int
+    end: int
+    kind: str  # "forward", "backward", "verb"
+
+
+def _tokens(sentence: str) -> list[_Token]:
+    return [
+        _Token(m.group(), m.group().lower(), m.start(), m.end())
+        for m in _TOKEN.finditer(sentence)
+    ]
+
+
+@lru_cache(maxsize=1)
+def _morph(language: str) -> Any:
+    import pymorphy3  # only Ukrainian and Russian need it; loads its dictionary once
+
+    return pymorphy3.MorphAnalyzer(lang=language)
+
+
+@lru_cache(maxsize=65536)
+def _say_lemma(word: str, language: str) -> bool:
+    lexicon = LEXICONS[language]
+    for parse in _morph(language).parse(word)[:2]:
+        if parse.tag.POS == "VERB" and parse.normal_form in lexicon.lemmas:
+            return True
+    return False
+
+
+@lru_cache(maxsize=65536)
+def _verb(word: str, language: str) -> bool:
+    return any(
+        parse.tag.POS in ("VERB", "INFN") or "actv" in parse.tag
+        for parse in _morph(language).parse(word)[:3]
+    )
+
+
+def _is_verb_checker(language: str) -> Callable[[str], bool] | None:
+    if language not in ("uk", "ru"):
+        return None
+    return lambda word: _verb(word, language)
+
+
+class ClaimExtractor:
+    """Rule-based extractor for one language; cheap to build, safe to reuse."""
+
+    def __init__(self, language: str) -> None:
+        if language not in LEXICONS:
+            raise ValueError(
+                f"claims: unsupported language {language!r}; use one of {', '.join(LANGUAGES)}"
+            )
+        self.language = language
+        self.lexicon: Lexicon = LEXICONS[language]
+        phrases = sorted(
+            [(p, "forward") for p in self.lexicon.forward]
+            + [(p, "backward") for p in self.lexicon.backward],
+            key=lambda item: -len(item[0]),
+        )
+        self._phrase_kind = dict(phrases)
+        self._phrases = (
+            re.compile(
+                r"(?<!\w)(" + "|".join(re.escape(p) for p, _ in phrases) + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if phrases
+            else None
+        )
+        self._is_verb = _is_verb_checker(language)
+
+    def paragraph(self, text: str, line: int = 1) -> list[Claim]:
+        """The claims of one paragraph, in order."""
+        claims: list[Claim] = []
+        for start, end in claim_sentences(text, self.language):
+            sentence = text[start:end]
+            previous = claims[-1].source if claims else None
+            claim = self.sentence(sentence, line, previous)
+            if claim is not None:
+                claims.append(claim)
+        return claims
+
+    def sentence(self, sentence: str, line: int = 1, previous: str | None = None) -> Claim | None:
+        """The claim of one sentence, or None when nobody is said to state it."""
+        tokens = _tokens(sentence)
+        cue = self._cue(sentence, tokens)
+        if cue is None:
+            return None
+        if cue.kind == "forward":
+            span = self._forward_source(sentence, tokens, cue)
+        elif cue.kind == "backward":
+            span = self._backward_source(sentence, tokens, cue)
+        else:
+            span = self._verb_source(sentence, tokens, cue)
+        source = _clean(sentence[span[0] : span[1]]) if span else None
+        if source and source.lower() in self.lexicon.pronouns:
+            source = previous  # trivially resolved, or left out
+        lo = min(cue.start, span[0]) if span else cue.start
+        hi = max(cue.end, span[1]) if span else cue.end
+        content = self._content(sentence, lo, hi)
+        quantities = tuple(
+            q
+            for q in find_quantities(sentence, self.language, self._is_verb)
+            if q.end <= lo or q.start >= hi
+        )
+        return Claim(
+            line=line,
+            sentence=sentence,
+            source=source or None,
+            cue=sentence[cue.start : cue.end],
+            content=content,
+            quantities=quantities,
+        )
+
+    # -- cues -----------------------------------------------------------------------
+
+    def _cue(self, sentence: str, tokens: list[_Token]) -> _Cue | None:
+        candidates: list[_Cue] = []
+        if self._phrases is not None:
+            for match in self._phrases.finditer(sentence):
+                kind = self._phrase_kind[match.group(1).lower()]
+                if not self._phrase_vetoed(sentence, match.start(), match.end()):
+                    candidates.append(_Cue(match.start(), match.end(), kind))
+                    break
+        verb = self._verb_cue(sentence, tokens)
+        if verb is not None:
+            candidates.append(verb)
+        return min(candidates, key=lambda c: c.start) if candidates else None
+
+    def _phrase_vetoed(self, sentence: str, start: int, end: int) -> bool:
+        phrase = sentence[start:end].lower()
+        before = sentence[:start].rstrip().lower()
+        after = sentence[end:].lstrip()
+        previous = before.split()[-1] if before.split() else ""
+        if not after or after[0] in ".;:!?":
+            return True
+        if phrase == "laut":
+            # The adjective ("laut und deutlich") is followed by a lower-case word.
+            first = after.split()[0]
+            return not (first[0].isupper() or first.lower() in self.lexicon.determiners)
+        if phrase == "secondo":
+            # "il secondo giorno", "per il secondo anno", "in secondo luogo": an ordinal.
+            return previous in {
+                "il", "al", "del", "nel", "dal", "un", "lo", "la", "in", "per", "ogni", "col",
+                "è", "arrivato", "arrivata", "posto",
+            } or after.split()[0].lower() in {"luogo", "tempo", "posto", "piano", "turno"}  # fmt: skip
+        if phrase == "de acuerdo con":
+            return previous in {"está", "están", "estoy", "estamos", "estaba", "estaban",
+                                "estar", "muy", "no", "totalmente", "mostró", "se"}  # fmt: skip
+        if phrase == "selon":
+            return after.lower().startswith(("que ", "qu'", "qu’", "les cas", "le cas"))
+        if phrase in ("citing", "quoting"):
+            return not before  # "Citing ..." opens a sentence about something else
+        return False
+
+    def _verb_cue(self, sentence: str, tokens: list[_Token]) -> _Cue | None:
+        lexicon = self.lexicon
+        for i, token in enumerate(tokens):
+            if not self._is_saying(token, tokens, i):
+                continue
+            if i == 0 or all(t.text in _BOUNDARY + "'" for t in tokens[:i]) and i < 2:
+                continue  # "Reports of ...", "Estimates put ..." open the sentence
+            previous = tokens[i - 1].lower
+            if previous in lexicon.vetoes_before:
+                continue
+            if token.lower in lexicon.weak and not self._followed_by_that(tokens, i):
+                continue
+            if not self._particle_ok(tokens, i):
+                continue
+            start = token.start
+            j = i - 1
+            while j >= 0 and tokens[j].lower in lexicon.auxiliaries:
+                start = tokens[j].start
+                j -= 1
+            return _Cue(start, token.end, "verb")
+        so = re.search(r"(?:^|[,“”\"»])\s*(so)\s+(?=(?:der|die|das|ein|eine)\s|[A-ZÄÖÜ])", sentence)
+        if self.language == "de" and so and so.start(1) > 0:
+            return _Cue(so.start(1), so.end(1), "verb")
+        return None
+
+    def _is_saying(self, token: _Token, tokens: list[_Token], i: int) -> bool:
+        lexicon = self.lexicon
+        if lexicon.lemmas:
+            word = token.lower
+            return (
+                len(word) > 3
+                and word.isalpha()
+                and word[:3] in _LEMMA_PREFIXES[self.language]
+                and _say_lemma(word, self.language)
+            )
+        if self.language == "de" and not token.text[:1].islower():
+            return False  # "Sagte" never starts a claim; capitalised words are nouns
+        if token.lower in lexicon.verbs:
+            return True
+        if token.lower in lexicon.participles:
+            j = i - 1
+            while j >= 0 and tokens[j].lower in {"pas", "également", "aussi", "anche", "già",
+                                                 "también", "ya", "auch", "bereits"}:  # fmt: skip
+                j -= 1
+            return j >= 0 and tokens[j].lower in lexicon.auxiliaries
+        return False
+
+    def _followed_by_that(self, tokens: list[_Token], i: int) -> bool:
+        following = tokens[i + 1 : i + 3]
+        return any(t.lower in self.lexicon.subordinators or t.text in ",:" for t in following)
+
+    def _clause_end(self, tokens: list[_Token], i: int) -> _Token | None:
+        last = None
+        for token in tokens[i + 1 :]:
+            if token.text in ",.;:!?" or token.lower in self.lexicon.subordinators:
+                break
+            last = token
+        return last
+
+    def _particle_ok(self, tokens: list[_Token], i: int) -> bool:
+        rules = [r for r in self.lexicon.particles if r[0] == tokens[i].lower]
+        if not rules:
+            return True
+        last = self._clause_end(tokens, i)
+        ending = last.lower if last else ""
+        for _, particle, needed in rules:
+            if not needed and ending == particle:
+                return False
+        needed_particles = [p for _, p, needed in rules if needed]
+        return not needed_particles or ending in needed_particles
+
+    # -- sources --------------------------------------------------------------------
+
+    def _forward_source(
+        self, sentence: str, tokens: list[_Token], cue: _Cue
+    ) -> tuple[int, int] | None:
+        following = [t for t in tokens if t.start >= cue.end]
+        # "según informó el ministerio", "как сообщил министр": a verb between cue and source.
+        if following and self._is_saying(following[0], following, 0):
+            following = following[1:]
+        return self._phrase_after(following, forward=True)
+
+    def _backward_source(
+        self, sentence: str, tokens: list[_Token], cue: _Cue
+    ) -> tuple[int, int] | None:
+        before = [t for t in tokens if t.end <= cue.start]
+        phrase: list[_Token] = []
+        for token in reversed(before):
+            if token.text in _BOUNDARY:
+                break
+            phrase.insert(0, token)
+        phrase = self._drop_intro(phrase)
+        return (phrase[0].start, phrase[-1].end) if phrase else None
+
+    def _verb_source(
+        self, sentence: str, tokens: list[_Token], cue: _Cue
+    ) -> tuple[int, int] | None:
+        lexicon = self.lexicon
+        before = [t for t in tokens if t.end <= cue.start]
+        after = [t for t in tokens if t.start >= cue.end]
+        segment: list[_Token] = []
+        for token in reversed(before):
+            if token.text in _BOUNDARY:
+                break
+            segment.insert(0, token)
+        while segment and segment[0].lower in lexicon.leading:
+            segment = segment[1:]
+        opens_with_intro = bool(segment) and segment[0].lower in lexicon.intro
+        if segment and not opens_with_intro:
+            segment = self._trim(segment)
+            return (segment[0].start, segment[-1].end) if segment else None
+        speaker_after = self._phrase_after(after, verb=True)
+        if speaker_after is not None:
+            return speaker_after
+        if segment:
+            segment = self._trim(self._drop_intro(segment) or segment)
+            return (segment[0].start, segment[-1].end) if segment else None
+        # "Lucia Ferrandi, the mayor, said that ...": the subject and its apposition.
+        if before and before[-1].text == "," and not any(t.text in _CLOSERS for t in before):
+            words = [t for t in before if t.text not in ","]
+            if 0 < len(words) <= _MAX_SOURCE_TOKENS:
+                words = self._trim(words)
+                return (words[0].start, words[-1].end) if words else None
+        return None
+
+    def _phrase_after(
+        self, following: list[_Token], verb: bool = False, forward: bool = False
+    ) -> tuple[int, int] | None:
+        lexicon = self.lexicon
+        phrase: list[_Token] = []
+        for k, token in enumerate(following):
+            if token.lower in lexicon.subordinators or token.text in ".;:!?—–«»\"“”„()":
+                break
+            if forward and phrase and self._ends_source(token):
+                break  # "Laut Polizei wurden ...", "По данным МЧС эвакуированы ..."
+            if token.text == ",":
+                nxt = following[k + 1] if k + 1 < len(following) else None
+                # Continue over an apposition: "Lucia Ferrandi, the mayor of Borgoleone".
+                if not verb or nxt is None or not self._apposition(nxt):
+                    break
+                phrase.append(token)
+                continue
+            if phrase and token.lower in lexicon.stops:
+                break
+            if verb and not phrase and token.lower in lexicon.audience:
+                return None  # "told reporters": the speaker is before the verb
+            phrase.append(token)
+            if len(phrase) >= _MAX_SOURCE_TOKENS:
+                break
+        while phrase and (phrase[-1].text == "," or phrase[-1].lower in lexicon.intro):
+            phrase.pop()
+        phrase = self._trim(phrase)
+        if not phrase:
+            return None
+        return (phrase[0].start, phrase[-1].end)
+
+    def _ends_source(self, token: _Token) -> bool:
+        """Whether a source after a prepositional cue, written without a comma, ends here."""
+        if token.text[:1].isdigit():
+            return True
+        if self.language == "de":
+            # German capitalises nouns: the phrase runs over nouns, articles and genitive links.
+            return not (
+                token.text[:1].isupper()
+                or token.lower in self.lexicon.determiners
+                or token.lower in {"von", "vom", "für", "im", "zur", "zum"}
+            )
+        if self.language in ("uk", "ru"):
+            return token.text.isalpha() and token.text.islower() and _verb(token.lower, self.language)
+        return False
+
+    def _apposition(self, token: _Token) -> bool:
+        lexicon = self.lexicon
+        if token.lower in lexicon.stops or token.lower in lexicon.subordinators:
+            return False
+        if self.language == "de":
+            # "sagte Weber, Chefin der Gewerkschaft" but "sagte der Minister, die Bahn habe".
+            return token.text[:1].isupper() and token.lower not in lexicon.determiners
+        return token.lower in lexicon.determiners or token.text[:1].isalpha()
+
+    def _drop_intro(self, phrase: list[_Token]) -> list[_Token]:
+        while phrase and phrase[0].lower in self.lexicon.intro:
+            phrase = phrase[1:]
+        return phrase
+
+    def _trim(self, phrase: list[_Token]) -> list[_Token]:
+        """Drop time words and their preposition ("on Tuesday", "am Montag") from a source."""
+        lexicon = self.lexicon
+        kept: list[_Token] = []
+        for token in phrase:
+            if token.lower in _TIME_WORDS[self.language]:
+                if kept and kept[-1].lower in lexicon.intro | _TIME_PREPOSITIONS:
+                    kept.pop()
+                continue
+            kept.append(token)
+        while kept and (kept[-1].text in _BOUNDARY or kept[-1].lower in lexicon.audience):
+            kept.pop()
+        return kept
+
+    # -- content --------------------------------------------------------------------
+
+    def _content(self, sentence: str, lo: int, hi: int) -> str:
+        strip = " \t,;:—–-«»\"“”„'"
+        left = sentence[:lo].strip(strip)
+        right = sentence[hi:].strip(strip + ".")
+        words = right.split()
+        for k, word in enumerate(words[:4]):
+            if word.lower().strip(",") in self.lexicon.subordinators or word.lower().startswith(
+                ("qu'", "qu’")
+            ):
+                right = " ".join(words[k + 1 :]) if word.lower() in self.lexicon.subordinators else (
+                    " ".join([word[3:], *words[k + 1 :]])
+                )
+                break
+        left = left.rstrip(".")
+        left_words = left.split()
+        if left_words and left_words[-1].lower() in self.lexicon.intro:
+            left = " ".join(left_words[:-1])  # "В министерстве заявили": drop the "В"
+        right_words = right.split()
+        if right_words and right_words[0].lower() in self.lexicon.audience - self.lexicon.determiners:
+            right = " ".join(right_words[1:])  # "... told reporters"
+        return " ".join(piece for piece in (left, right) if piece).strip(strip)
+
+
+def _clean(text: str) -> str:
+    return text.strip(" ,;:—–-«»\"“”„'").strip()
+
+
+_TIME_PREPOSITIONS = frozenset("on am le el il в у".split())
+_TIME_WORDS = {
+    "en": frozenset(
+        "monday tuesday wednesday thursday friday saturday sunday yesterday today".split()
+    ),
+    "fr": frozenset("lundi mardi mercredi jeudi vendredi samedi dimanche hier".split()),
+    "de": frozenset("montag dienstag mittwoch donnerstag freitag samstag sonntag gestern".split()),
+    "es": frozenset("lunes martes miércoles jueves viernes sábado domingo ayer".split()),
+    "it": frozenset("lunedì martedì mercoledì giovedì venerdì sabato domenica ieri".split()),
+    "uk": frozenset("понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора".split()),
+    "ru": frozenset("понедельник вторник среду четверг пятницу субботу воскресенье вчера".split()),
+}
+_LEMMA_PREFIXES = {
+    language: frozenset(lemma[:3] for lemma in LEXICONS[language].lemmas)
+    for language in ("uk", "ru")
+}
+_EXTRACTORS: dict[str, ClaimExtractor] = {}
+
+
+def extractor(language: str) -> ClaimExtractor:
+    """The shared extractor of ``language`` (built once)."""
+    if language not in _EXTRACTORS:
+        _EXTRACTORS[language] = ClaimExtractor(language)
+    return _EXTRACTORS[language]
+
+
+def extract_claims(text: str, language: str, line: int = 1) -> list[Claim]:
+    """The attributed claims of one paragraph of ``language``."""
+    return extractor(language).paragraph(text, line)
+
+
+def extract_claims_lines(lines: Iterable[str], language: str) -> Iterator[dict[str, Any]]:
+    """One JSON-ready dict per attributed statement of each line (one paragraph a line)."""
+    engine = extractor(language)
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text:
+            for claim in engine.paragraph(text, number):
+                yield claim.as_dict()
+
+
+__all__ = [
+    "LANGUAGES",
+    "Claim",
+    "ClaimExtractor",
+    "extract_claims",
+    "extract_claims_lines",
+    "extractor",
+]
