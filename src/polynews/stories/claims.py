@@ -106,8 +106,9 @@ def _say_lemma(word: str, language: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _verb(word: str, language: str) -> bool:
+    """A finite verb or active participle ("зросла", "вырос"), not an infinitive."""
     return any(
-        parse.tag.POS in ("VERB", "INFN") or "actv" in parse.tag
+        (parse.tag.POS == "VERB" and "infn" not in parse.tag) or "actv" in parse.tag
         for parse in _morph(language).parse(word)[:3]
     )
 
@@ -136,13 +137,26 @@ class ClaimExtractor:
         self._phrase_kind = dict(phrases)
         self._phrases = (
             re.compile(
-                r"(?<!\w)(" + "|".join(re.escape(p) for p, _ in phrases) + r")(?!\w)",
+                r"(?<!\w)(" + "|".join(self._phrase_pattern(p) for p, _ in phrases) + r")(?!\w)",
                 re.IGNORECASE,
             )
             if phrases
             else None
         )
         self._is_verb = _is_verb_checker(language)
+
+    def _phrase_pattern(self, phrase: str) -> str:
+        words = [re.escape(word) for word in phrase.split()]
+        if self.language in ("uk", "ru") and len(words) == 2 and words[0] in ("за", "по"):
+            # "за (вересневими) оцінками", "по (предварительным) данным"
+            return rf"{words[0]}\s+(?:\w+(?:ими|ими|ыми|ним|ным|им|ой|ій)\s+)?{words[1]}"
+        return r"\s+".join(words)
+
+    def _kind(self, matched: str) -> str:
+        lowered = " ".join(matched.lower().split())
+        if lowered in self._phrase_kind:
+            return self._phrase_kind[lowered]
+        return "forward"  # a phrase with an adjective inside: "за вересневими оцінками"
 
     def paragraph(self, text: str, line: int = 1) -> list[Claim]:
         """The claims of one paragraph, in order."""
@@ -193,7 +207,7 @@ class ClaimExtractor:
         candidates: list[_Cue] = []
         if self._phrases is not None:
             for match in self._phrases.finditer(sentence):
-                kind = self._phrase_kind[match.group(1).lower()]
+                kind = self._kind(match.group(1))
                 if not self._phrase_vetoed(sentence, match.start(), match.end()):
                     candidates.append(_Cue(match.start(), match.end(), kind))
                     break
@@ -203,25 +217,24 @@ class ClaimExtractor:
         return min(candidates, key=lambda c: c.start) if candidates else None
 
     def _phrase_vetoed(self, sentence: str, start: int, end: int) -> bool:
-        phrase = sentence[start:end].lower()
+        phrase = " ".join(sentence[start:end].lower().split())
         before = sentence[:start].rstrip().lower()
         after = sentence[end:].lstrip()
         previous = before.split()[-1] if before.split() else ""
         if not after or after[0] in ".;:!?":
             return True
+        first = after.split()[0]
+        # "according to the timetable", "selon les horaires": a rule followed, not a speaker.
+        if any(word.strip(",.").lower() in _NOT_SPEAKERS for word in after.split()[:3]):
+            return True
         if phrase == "laut":
             # The adjective ("laut und deutlich") is followed by a lower-case word.
-            first = after.split()[0]
             return not (first[0].isupper() or first.lower() in self.lexicon.determiners)
         if phrase == "secondo":
             # "il secondo giorno", "per il secondo anno", "in secondo luogo": an ordinal.
-            return previous in {
-                "il", "al", "del", "nel", "dal", "un", "lo", "la", "in", "per", "ogni", "col",
-                "è", "arrivato", "arrivata", "posto",
-            } or after.split()[0].lower() in {"luogo", "tempo", "posto", "piano", "turno"}  # fmt: skip
+            return previous in _ITALIAN_ORDINAL_BEFORE or first.lower() in _ITALIAN_ORDINAL_AFTER
         if phrase == "de acuerdo con":
-            return previous in {"está", "están", "estoy", "estamos", "estaba", "estaban",
-                                "estar", "muy", "no", "totalmente", "mostró", "se"}  # fmt: skip
+            return previous in _SPANISH_AGREE  # "no están de acuerdo con": to agree
         if phrase == "selon":
             return after.lower().startswith(("que ", "qu'", "qu’", "les cas", "le cas"))
         if phrase in ("citing", "quoting"):
@@ -308,7 +321,13 @@ class ClaimExtractor:
         # "según informó el ministerio", "как сообщил министр": a verb between cue and source.
         if following and self._is_saying(following[0], following, 0):
             following = following[1:]
-        return self._phrase_after(following, forward=True)
+        span = self._phrase_after(following, forward=True)
+        if span is None:
+            # "За вересневими оцінками, ...": the assessments are the source.
+            words = [t for t in tokens if cue.start <= t.start and t.end <= cue.end][1:]
+            if len(words) > 1:
+                return (words[0].start, words[-1].end)
+        return span
 
     def _backward_source(
         self, sentence: str, tokens: list[_Token], cue: _Cue
@@ -346,7 +365,15 @@ class ClaimExtractor:
             segment = self._trim(self._drop_intro(segment) or segment)
             return (segment[0].start, segment[-1].end) if segment else None
         # "Lucia Ferrandi, the mayor, said that ...": the subject and its apposition.
-        if before and before[-1].text == "," and not any(t.text in _CLOSERS for t in before):
+        content_follows = any(
+            t.lower in lexicon.subordinators or t.text in ",:" for t in after[:3]
+        )
+        if (
+            content_follows
+            and before
+            and before[-1].text == ","
+            and not any(t.text in _CLOSERS for t in before)
+        ):
             words = [t for t in before if t.text not in ","]
             if 0 < len(words) <= _MAX_SOURCE_TOKENS:
                 words = self._trim(words)
@@ -456,6 +483,19 @@ def _clean(text: str) -> str:
     return text.strip(" ,;:—–-«»\"“”„'").strip()
 
 
+_ITALIAN_ORDINAL_BEFORE = frozenset(
+    "il al del nel dal un lo la in per ogni col è arrivato arrivata posto".split()
+)
+_ITALIAN_ORDINAL_AFTER = frozenset("luogo tempo posto piano turno giorno anno".split())
+_SPANISH_AGREE = frozenset(
+    "está están estoy estamos estaba estaban estar muy no totalmente mostró se".split()
+)
+_NOT_SPEAKERS = frozenset(
+    "plan plans schedule timetable rules regulations law horaires calendrier règles loi "
+    "programme plan prévu fahrplan plan regeln gesetz horario calendario reglas ley "
+    "orario calendario regole legge графіком графиком планом розкладом расписанию "
+    "правилам закону".split()
+)
 _TIME_PREPOSITIONS = frozenset("on am le el il в у".split())
 _TIME_WORDS = {
     "en": frozenset(
@@ -468,8 +508,10 @@ _TIME_WORDS = {
     "uk": frozenset("понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора".split()),
     "ru": frozenset("понедельник вторник среду четверг пятницу субботу воскресенье вчера".split()),
 }
+# First letters of the verbs of saying, to skip morphology for most words; "йде" is
+# "йдеться" (the lemma "йтися" begins otherwise).
 _LEMMA_PREFIXES = {
-    language: frozenset(lemma[:3] for lemma in LEXICONS[language].lemmas)
+    language: frozenset(lemma[:3] for lemma in LEXICONS[language].lemmas) | {"йде"}
     for language in ("uk", "ru")
 }
 _EXTRACTORS: dict[str, ClaimExtractor] = {}

@@ -61,7 +61,8 @@ _EN = Lexicon(
         "confirms estimated estimates reported reports noted notes explained explains insisted "
         "insists argued argues wrote writes acknowledged admitted admits stressed stresses "
         "predicted predicts assured assures announced announces maintained maintains "
-        "estimated disclosed revealed"
+        "disclosed revealed say estimate warn claim confirm insist argue admit stress "
+        "predict maintain believes believe"
     ),
     participles=frozenset(),
     auxiliaries=_w("has have had"),
@@ -77,7 +78,10 @@ _EN = Lexicon(
     audience=_w("reporters journalists the a an parliament lawmakers"),
     determiners=_w("the a an this these its their his her"),
     leading=_w("as"),
-    weak=_w("claims estimates reports notes states maintains warns adds"),
+    weak=_w(
+        "claims estimates reports notes states maintains warns adds claim estimate warn "
+        "stress maintain"
+    ),
 )
 
 _FR = Lexicon(
@@ -133,7 +137,8 @@ _DE = Lexicon(
         "schätzt schätzte schätzen schätzten berichtete berichtet berichteten warnte warnt "
         "warnten bestätigte bestätigt bestätigten versicherte versichert meinte meint "
         "behauptete behauptet kritisierte unterstrich unterstreicht hieß heißt schrieb "
-        "schreibt mitteilte mitteilten"
+        "schreibt mitteilte mitteilten behaupten erklären betonen warnen berichten "
+        "bestätigen teilte teilt teilten gab gibt räumte wies"
     ),
     participles=_w("gesagt erklärt betont geschätzt mitgeteilt berichtet bestätigt"),
     auxiliaries=_w("hat haben hatte hatten"),
@@ -143,7 +148,7 @@ _DE = Lexicon(
     intro=_w(
         "am im an in nach vor bei auf seit gestern heute morgen zudem außerdem dazu dabei "
         "auch darüber deshalb zuvor bereits noch weiter nun jetzt bisher zunächst später "
-        "montag dienstag mittwoch donnerstag freitag samstag sonntag dem"
+        "montag dienstag mittwoch donnerstag freitag samstag sonntag"
     ),
     stops=_w(
         "gegenüber montag dienstag mittwoch donnerstag freitag samstag sonntag gestern heute "
@@ -193,7 +198,11 @@ _ES = Lexicon(
 )
 
 _IT = Lexicon(
-    forward=("secondo", "stando a", "a detta di", "a dire di", "per bocca di"),
+    forward=(
+        "secondo", "stando a", "stando al", "stando alla", "stando ai", "stando alle",
+        "a detta di", "a detta del", "a detta della", "a detta dei", "a detta degli",
+        "per bocca di",
+    ),  # fmt: skip
     backward=(),
     verbs=_w(
         "dice afferma dichiara spiega sottolinea precisa aggiunge riferisce annuncia stima "

@@ -162,7 +162,7 @@ _QUALIFIERS = {
            "en torno a": "about", "casi": "nearly", "al menos": "at least",
            "por lo menos": "at least", "como mínimo": "at least", "más de": "more than",
            "menos de": "less than"},
-    "it": {"fino a": "up to", "al massimo": "up to", "circa": "about", "intorno a": "about",
+    "it": {"fino a": "up to", "fino al": "up to", "fino all'": "up to", "intorno al": "about", "al massimo": "up to", "circa": "about", "intorno a": "about",
            "attorno a": "about", "all'incirca": "about", "quasi": "nearly",
            "almeno": "at least", "non meno di": "at least", "più di": "more than",
            "oltre": "more than", "meno di": "less than"},
@@ -402,20 +402,31 @@ def _unit(sentence: str, position: int, rules: _Rules, language: str) -> tuple[s
     return None, position
 
 
-def _qualifier(
-    before: str, rules: _Rules, language: str, is_verb: Callable[[str], bool] | None
-) -> tuple[str | None, int | None]:
-    tail = before.rstrip()
+def _match_qualifier(tail: str, rules: _Rules) -> tuple[str, int] | None:
+    """The canonical qualifier that ends ``tail`` and where it starts (longest wins)."""
     lowered = tail.lower()
     best: tuple[str, int] | None = None
     for phrase, canonical in rules.qualifiers.items():
         if not lowered.endswith(phrase):
             continue
         cut = len(tail) - len(phrase)
-        if cut > 0 and (lowered[cut - 1].isalnum() or lowered[cut - 1] in "'’"):
+        if cut > 0 and lowered[cut - 1].isalnum():
             continue
         if best is None or cut < best[1]:
             best = (canonical, cut)
+    return best
+
+
+def _qualifier(
+    before: str, rules: _Rules, language: str, is_verb: Callable[[str], bool] | None
+) -> tuple[str | None, int | None]:
+    tail = before.rstrip()
+    best = _match_qualifier(tail, rules)
+    # An article between the qualifier and the number: "hasta el 40 %", "about the".
+    article = re.search(r"(?:^|\s)(?:el|la|los|las|il|lo|l['’]|the|les)$", tail, re.IGNORECASE)
+    if best is None and article:
+        tail = tail[: article.start()].rstrip()
+        best = _match_qualifier(tail, rules)
     if best is None:
         return None, None
     canonical, cut = best
