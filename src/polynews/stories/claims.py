@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 
 from polynews.stories.claims_lexicon import LEXICONS, Lexicon
 from polynews.stories.claims_sentences import claim_sentences
@@ -38,8 +38,8 @@ from polynews.stories.quantities import Quantity, find_quantities
 LANGUAGES = tuple(LEXICONS)
 _TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*['’]?|\S")
 # Characters that close a clause before a speaker: "“...,” said X", "«...», — заявил X".
-_BOUNDARY = ",;:—–«»\"“”„()"
-_CLOSERS = "»\"“”"
+_BOUNDARY = ',;:—–«»"“”„()'
+_CLOSERS = '»"“”'
 _MAX_SOURCE_TOKENS = 14
 
 
@@ -66,8 +66,7 @@ class Claim:
         }
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     lower: str
     start: int
@@ -82,13 +81,14 @@ class _Cue:
 
 
 def _tokens(sentence: str) -> list[_Token]:
-    return [
-        _Token(m.group(), m.group().lower(), m.start(), m.end())
-        for m in _TOKEN.finditer(sentence)
-    ]
+    tokens = []
+    for match in _TOKEN.finditer(sentence):
+        text = match.group()
+        tokens.append(_Token(text, text.lower(), *match.span()))
+    return tokens
 
 
-@lru_cache(maxsize=1)
+@cache
 def _morph(language: str) -> Any:
     import pymorphy3  # only Ukrainian and Russian need it; loads its dictionary once
 
@@ -108,7 +108,8 @@ def _say_lemma(word: str, language: str) -> bool:
 def _verb(word: str, language: str) -> bool:
     """A finite verb or active participle ("зросла", "вырос"), not an infinitive."""
     return any(
-        (parse.tag.POS == "VERB" and "infn" not in parse.tag) or "actv" in parse.tag
+        (parse.tag.POS == "VERB" and "infn" not in parse.tag.grammemes)
+        or "actv" in parse.tag.grammemes
         for parse in _morph(language).parse(word)[:3]
     )
 
@@ -144,6 +145,16 @@ class ClaimExtractor:
             else None
         )
         self._is_verb = _is_verb_checker(language)
+        # A cheap first pass: any word that could start a cue.
+        words = self.lexicon.verbs | self.lexicon.participles
+        words |= {pair[0] for pair in self.lexicon.particles}
+        prefixes = _LEMMA_PREFIXES.get(language, frozenset())
+        alternatives = [self._phrase_pattern(p) for p, _ in phrases]
+        alternatives += [re.escape(w) for w in sorted(words, key=len, reverse=True)]
+        alternatives += [re.escape(p) + r"\w*" for p in sorted(prefixes)]
+        if language == "de":
+            alternatives.append("so")
+        self._maybe = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
 
     def _phrase_pattern(self, phrase: str) -> str:
         words = [re.escape(word) for word in phrase.split()]
@@ -171,6 +182,8 @@ class ClaimExtractor:
 
     def sentence(self, sentence: str, line: int = 1, previous: str | None = None) -> Claim | None:
         """The claim of one sentence, or None when nobody is said to state it."""
+        if not self._maybe.search(sentence):
+            return None  # no cue word at all: most sentences stop here, cheaply
         tokens = _tokens(sentence)
         cue = self._cue(sentence, tokens)
         if cue is None:
@@ -246,7 +259,7 @@ class ClaimExtractor:
         for i, token in enumerate(tokens):
             if not self._is_saying(token, tokens, i):
                 continue
-            if i == 0 or all(t.text in _BOUNDARY + "'" for t in tokens[:i]) and i < 2:
+            if i == 0 or (all(t.text in _BOUNDARY + "'" for t in tokens[:i]) and i < 2):
                 continue  # "Reports of ...", "Estimates put ..." open the sentence
             previous = tokens[i - 1].lower
             if previous in lexicon.vetoes_before:
@@ -321,6 +334,8 @@ class ClaimExtractor:
         # "según informó el ministerio", "как сообщил министр": a verb between cue and source.
         if following and self._is_saying(following[0], following, 0):
             following = following[1:]
+        if following and following[0].lower in {"von", "vom", "of"}:
+            following = following[1:]  # "nach Angaben von Veridian"
         span = self._phrase_after(following, forward=True)
         if span is None:
             # "За вересневими оцінками, ...": the assessments are the source.
@@ -358,27 +373,32 @@ class ClaimExtractor:
         if segment and not opens_with_intro:
             segment = self._trim(segment)
             return (segment[0].start, segment[-1].end) if segment else None
-        speaker_after = self._phrase_after(after, verb=True)
+        told = self.sentence_cue_word(sentence, cue) in _TELL
+        speaker_after = None if told else self._phrase_after(after, verb=True)
         if speaker_after is not None:
             return speaker_after
         if segment:
-            segment = self._trim(self._drop_intro(segment) or segment)
+            segment = self._trim(self._drop_intro(segment))
             return (segment[0].start, segment[-1].end) if segment else None
         # "Lucia Ferrandi, the mayor, said that ...": the subject and its apposition.
-        content_follows = any(
-            t.lower in lexicon.subordinators or t.text in ",:" for t in after[:3]
-        )
-        if (
-            content_follows
-            and before
-            and before[-1].text == ","
-            and not any(t.text in _CLOSERS for t in before)
-        ):
-            words = [t for t in before if t.text not in ","]
+        # "“...,” Kateryna Bondar, a spokeswoman, told a local radio station."
+        # Reaching here with words after the verb means they are its content (a number,
+        # "that ...", an audience), so the speaker is the subject with its apposition.
+        content_follows = told or (bool(after) and after[0].text not in ".!?")
+        closers = [k for k, t in enumerate(before) if t.text in _CLOSERS + "—–"]
+        head = before[closers[-1] + 1 :] if closers else before
+        if content_follows and head and before[-1].text == ",":
+            words = [t for t in head if t.text not in ","]
             if 0 < len(words) <= _MAX_SOURCE_TOKENS:
                 words = self._trim(words)
                 return (words[0].start, words[-1].end) if words else None
         return None
+
+    @staticmethod
+    def sentence_cue_word(sentence: str, cue: _Cue) -> str:
+        """The last word of a cue, lower-cased ("told" in "has told")."""
+        words = sentence[cue.start : cue.end].lower().split()
+        return words[-1] if words else ""
 
     def _phrase_after(
         self, following: list[_Token], verb: bool = False, forward: bool = False
@@ -386,7 +406,7 @@ class ClaimExtractor:
         lexicon = self.lexicon
         phrase: list[_Token] = []
         for k, token in enumerate(following):
-            if token.lower in lexicon.subordinators or token.text in ".;:!?—–«»\"“”„()":
+            if token.lower in lexicon.subordinators or token.text in '.;:!?—–«»"“”„()':
                 break
             if forward and phrase and self._ends_source(token):
                 break  # "Laut Polizei wurden ...", "По данным МЧС эвакуированы ..."
@@ -400,7 +420,13 @@ class ClaimExtractor:
             if phrase and token.lower in lexicon.stops:
                 break
             if verb and not phrase and token.lower in lexicon.audience:
-                return None  # "told reporters": the speaker is before the verb
+                return None  # "dijo a los periodistas": the speaker is before the verb
+            if verb and token.text[:1].isdigit():
+                if "," not in [t.text for t in phrase]:
+                    return None  # "said more than 180 millimetres ...": content, not a speaker
+                while phrase[-1].text != ",":
+                    phrase.pop()  # "сообщил губернатор, работают 450 ...": keep the speaker
+                break
             phrase.append(token)
             if len(phrase) >= _MAX_SOURCE_TOKENS:
                 break
@@ -423,7 +449,9 @@ class ClaimExtractor:
                 or token.lower in {"von", "vom", "für", "im", "zur", "zum"}
             )
         if self.language in ("uk", "ru"):
-            return token.text.isalpha() and token.text.islower() and _verb(token.lower, self.language)
+            return (
+                token.text.isalpha() and token.text.islower() and _verb(token.lower, self.language)
+            )
         return False
 
     def _apposition(self, token: _Token) -> bool:
@@ -433,6 +461,8 @@ class ClaimExtractor:
         if self.language == "de":
             # "sagte Weber, Chefin der Gewerkschaft" but "sagte der Minister, die Bahn habe".
             return token.text[:1].isupper() and token.lower not in lexicon.determiners
+        if self.language in ("uk", "ru") and _verb(token.lower, self.language):
+            return False  # "заявил министр, работают ...": a clause, not an apposition
         return token.lower in lexicon.determiners or token.text[:1].isalpha()
 
     def _drop_intro(self, phrase: list[_Token]) -> list[_Token]:
@@ -465,8 +495,10 @@ class ClaimExtractor:
             if word.lower().strip(",") in self.lexicon.subordinators or word.lower().startswith(
                 ("qu'", "qu’")
             ):
-                right = " ".join(words[k + 1 :]) if word.lower() in self.lexicon.subordinators else (
-                    " ".join([word[3:], *words[k + 1 :]])
+                right = (
+                    " ".join(words[k + 1 :])
+                    if word.lower() in self.lexicon.subordinators
+                    else (" ".join([word[3:], *words[k + 1 :]]))
                 )
                 break
         left = left.rstrip(".")
@@ -474,7 +506,10 @@ class ClaimExtractor:
         if left_words and left_words[-1].lower() in self.lexicon.intro:
             left = " ".join(left_words[:-1])  # "В министерстве заявили": drop the "В"
         right_words = right.split()
-        if right_words and right_words[0].lower() in self.lexicon.audience - self.lexicon.determiners:
+        if (
+            right_words
+            and right_words[0].lower() in self.lexicon.audience - self.lexicon.determiners
+        ):
             right = " ".join(right_words[1:])  # "... told reporters"
         return " ".join(piece for piece in (left, right) if piece).strip(strip)
 
@@ -483,30 +518,39 @@ def _clean(text: str) -> str:
     return text.strip(" ,;:—–-«»\"“”„'").strip()
 
 
-_ITALIAN_ORDINAL_BEFORE = frozenset(
-    "il al del nel dal un lo la in per ogni col è arrivato arrivata posto".split()
+def _w(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ITALIAN_ORDINAL_BEFORE = _w("il al del nel dal un lo la in per ogni col è arrivato arrivata posto")
+_ITALIAN_ORDINAL_AFTER = _w("luogo tempo posto piano turno giorno anno")
+_SPANISH_AGREE = _w("está están estoy estamos estaba estaban estar muy no totalmente mostró se")
+_TELL = _w("told tells tell")
+# Heads of phrases after "according to" that name a rule followed, not a speaker.
+_NOT_SPEAKERS = _w(
+    "vraisemblance probabilité plan plans schedule timetable rules regulations law horaires "
+    "calendrier règles loi programme prévu fahrplan regeln gesetz horario calendario reglas "
+    "ley orario regole legge графіком графиком планом розкладом расписанию правилам закону"
 )
-_ITALIAN_ORDINAL_AFTER = frozenset("luogo tempo posto piano turno giorno anno".split())
-_SPANISH_AGREE = frozenset(
-    "está están estoy estamos estaba estaban estar muy no totalmente mostró se".split()
-)
-_NOT_SPEAKERS = frozenset(
-    "plan plans schedule timetable rules regulations law horaires calendrier règles loi "
-    "programme plan prévu fahrplan plan regeln gesetz horario calendario reglas ley "
-    "orario calendario regole legge графіком графиком планом розкладом расписанию "
-    "правилам закону".split()
-)
-_TIME_PREPOSITIONS = frozenset("on am le el il в у".split())
+_TIME_PREPOSITIONS = _w("on am le el il в у in la por di")
 _TIME_WORDS = {
-    "en": frozenset(
-        "monday tuesday wednesday thursday friday saturday sunday yesterday today".split()
+    "en": _w(
+        "monday tuesday wednesday thursday friday saturday sunday yesterday today morning "
+        "afternoon evening night"
     ),
-    "fr": frozenset("lundi mardi mercredi jeudi vendredi samedi dimanche hier".split()),
-    "de": frozenset("montag dienstag mittwoch donnerstag freitag samstag sonntag gestern".split()),
-    "es": frozenset("lunes martes miércoles jueves viernes sábado domingo ayer".split()),
-    "it": frozenset("lunedì martedì mercoledì giovedì venerdì sabato domenica ieri".split()),
-    "uk": frozenset("понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора".split()),
-    "ru": frozenset("понедельник вторник среду четверг пятницу субботу воскресенье вчера".split()),
+    "fr": _w("lundi mardi mercredi jeudi vendredi samedi dimanche hier soir matin après-midi"),
+    "de": _w(
+        "montag dienstag mittwoch donnerstag freitag samstag sonntag gestern abend morgen "
+        "mittag nachmittag vormittag abends"
+    ),
+    "es": _w("lunes martes miércoles jueves viernes sábado domingo ayer tarde noche"),
+    "it": _w(
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica ieri sera mattina pomeriggio"
+    ),
+    "uk": _w(
+        "понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора ввечері вранці"
+    ),
+    "ru": _w("понедельник вторник среду четверг пятницу субботу воскресенье вчера вечером утром"),
 }
 # First letters of the verbs of saying, to skip morphology for most words; "йде" is
 # "йдеться" (the lemma "йтися" begins otherwise).

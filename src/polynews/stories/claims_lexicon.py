@@ -75,7 +75,7 @@ _EN = Lexicon(
         "monday tuesday wednesday thursday friday saturday sunday"
     ),
     vetoes_before=_w("an the was were be been being is are not"),
-    audience=_w("reporters journalists the a an parliament lawmakers"),
+    audience=_w("reporters journalists parliament lawmakers"),
     determiners=_w("the a an this these its their his her"),
     leading=_w("as"),
     weak=_w(
@@ -102,16 +102,13 @@ _FR = Lexicon(
         "confirmée"
     ),
     auxiliaries=_w(
-        "a ont avait avaient aurait auraient a-t-il a-t-elle ont-ils ont-elles avait-il "
-        "avait-elle"
+        "a ont avait avaient aurait auraient a-t-il a-t-elle ont-ils ont-elles avait-il avait-elle"
     ),
     lemmas=frozenset(),
     subordinators=_w("que qu qu' qu’"),
     pronouns=_w("il elle ils elles on nous je"),
     intro=_w("comme"),
-    stops=_w(
-        "qui lors mardi lundi mercredi jeudi vendredi samedi dimanche hier mais"
-    ),
+    stops=_w("qui lors mardi lundi mercredi jeudi vendredi samedi dimanche hier mais"),
     vetoes_before=_w("le la les un une été être est sont"),
     audience=_w("à aux au"),
     determiners=_w("le la les l' l’ un une ce cette son sa ses leur"),
@@ -159,11 +156,19 @@ _DE = Lexicon(
     determiners=_w("der die das den dem des ein eine einer eines einem"),
     leading=_w("wie"),
     particles=(
-        ("teilte", "mit", True), ("teilt", "mit", True), ("teilten", "mit", True),
-        ("gab", "bekannt", True), ("gibt", "bekannt", True), ("räumte", "ein", True),
-        ("wies", "hin", True), ("sagte", "ab", False), ("sagt", "ab", False),
-        ("sagten", "ab", False), ("sagen", "ab", False), ("sagte", "zu", False),
-    ),  # fmt: skip
+        ("teilte", "mit", True),
+        ("teilt", "mit", True),
+        ("teilten", "mit", True),
+        ("gab", "bekannt", True),
+        ("gibt", "bekannt", True),
+        ("räumte", "ein", True),
+        ("wies", "hin", True),
+        ("sagte", "ab", False),
+        ("sagt", "ab", False),
+        ("sagten", "ab", False),
+        ("sagen", "ab", False),
+        ("sagte", "zu", False),
+    ),
 )
 
 _ES = Lexicon(
@@ -176,7 +181,8 @@ _ES = Lexicon(
         "precisa reconoce confirma subraya sostiene detalla apunta calcula "
         "dijeron afirmaron declararon aseguraron explicaron señalaron indicaron estimaron "
         "informaron añadieron advirtieron precisaron reconocieron confirmaron detallaron "
-        "dicen afirman aseguran señalan estiman calculan"
+        "dicen afirman aseguran señalan estiman calculan denuncia denuncian denunció "
+        "denunciaron"
     ),
     participles=_w(
         "dicho afirmado declarado asegurado explicado señalado indicado estimado informado "
@@ -188,21 +194,30 @@ _ES = Lexicon(
     pronouns=_w("él ella ellos ellas"),
     intro=_w("como así"),
     stops=_w(
-        "que quien el en este esta durante tras lunes martes miércoles jueves viernes sábado "
+        "que quien el este esta durante tras lunes martes miércoles jueves viernes sábado "
         "domingo ayer hoy a ante"
     ),
     vetoes_before=_w("lo se fue fueron ser es son está"),
     audience=_w("a al ante"),
     determiners=_w("el la los las un una este esta su sus"),
-    weak=_w("dice indica apunta"),
+    weak=_w("dice indica apunta denuncia denuncian denunció denunciaron"),
 )
 
 _IT = Lexicon(
     forward=(
-        "secondo", "stando a", "stando al", "stando alla", "stando ai", "stando alle",
-        "a detta di", "a detta del", "a detta della", "a detta dei", "a detta degli",
+        "secondo",
+        "stando a",
+        "stando al",
+        "stando alla",
+        "stando ai",
+        "stando alle",
+        "a detta di",
+        "a detta del",
+        "a detta della",
+        "a detta dei",
+        "a detta degli",
         "per bocca di",
-    ),  # fmt: skip
+    ),
     backward=(),
     verbs=_w(
         "dice afferma dichiara spiega sottolinea precisa aggiunge riferisce annuncia stima "
@@ -238,6 +253,8 @@ _UK = Lexicon(
         "за оцінками",
         "за оцінкою",
         "за повідомленням",
+        "за прогнозом",
+        "за прогнозами",
         "за підрахунками",
         "на думку",
         "як повідомляє",
@@ -261,10 +278,7 @@ _UK = Lexicon(
         "у в на після до про як також вчора сьогодні раніше згодом потім при за під "
         "понеділок вівторок середу четвер пʼятницю п'ятницю суботу неділю"
     ),
-    stops=_w(
-        "у в на під після вчора сьогодні в понеділок що який яка які і та "
-        "журналістам"
-    ),
+    stops=_w("у в на під після вчора сьогодні в понеділок що який яка які і та журналістам"),
     vetoes_before=frozenset(),
     audience=_w("журналістам репортерам"),
     determiners=frozenset(),
@@ -278,6 +292,8 @@ _RU = Lexicon(
         "по оценкам",
         "по оценке",
         "по сообщению",
+        "по прогнозу",
+        "по прогнозам",
         "по подсчётам",
         "по подсчетам",
         "по мнению",
@@ -293,7 +309,8 @@ _RU = Lexicon(
         "заявить заявлять сказать говорить сообщить сообщать отметить отмечать подчеркнуть "
         "подчёркивать подчеркивать рассказать рассказывать пояснить пояснять уточнить "
         "уточнять оценить оценивать добавить добавлять предупредить предупреждать признать "
-        "признавать подтвердить подтверждать утверждать написать заверить заверять говориться"
+        "признавать подтвердить подтверждать утверждать написать заверить заверять говориться "
+        "уверять уверить"
     ),
     subordinators=_w("что"),
     pronouns=_w("он она они оно мы я"),

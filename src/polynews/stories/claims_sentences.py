@@ -14,29 +14,26 @@ import re
 
 from polynews.translate.sentences import ABBREVIATIONS, sentence_spans
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Russian shares most abbreviations with Ukrainian; these are the ones it spells apart.
-_RUSSIAN = frozenset(
-    "г гг ул им тыс руб долл млн млрд т.е т.д т.п др проф ген пр см напр обл кв стр".split()
-)
+_RUSSIAN = _words("г гг ул им тыс руб долл млн млрд т.е т.д т.п др проф ген пр см напр обл кв стр")
 _WORD_BEFORE = re.compile(r"(\S+)\.$")
 
 
 def _quote_depth(text: str, language: str) -> int:
     """How many quotations are still open at the end of ``text``."""
-    depth = 0
-    straight = False
-    for char in text:
-        if char in "«„":
-            depth += 1
-        elif char == "“":
-            # German closes „…“ with it; the other languages open with it.
-            depth += -1 if language == "de" else 1
-        elif char in "»”":
-            depth -= 1
-        elif char == '"':
-            straight = not straight
-        depth = max(depth, 0)
-    return depth + (1 if straight else 0)
+    opened = text.count("«") + text.count("„")
+    closed = text.count("»") + text.count("”")
+    # German closes „…“ with “; the other languages open with it.
+    if language == "de":
+        closed += text.count("“")
+    else:
+        opened += text.count("“")
+    return max(opened - closed, 0) + text.count('"') % 2
 
 
 def claim_sentences(text: str, language: str) -> list[tuple[int, int]]:

@@ -81,8 +81,13 @@ _MONTHS = {
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
     ),
     "de": _w("januar februar märz april mai juni juli august september oktober november dezember"),
-    "es": _w("enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"),
-    "it": _w("gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"),
+    "es": _w(
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+    ),
+    "it": _w(
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+        "dicembre"
+    ),
     "uk": _w(
         "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня"
     ),
@@ -162,7 +167,8 @@ _QUALIFIERS = {
            "en torno a": "about", "casi": "nearly", "al menos": "at least",
            "por lo menos": "at least", "como mínimo": "at least", "más de": "more than",
            "menos de": "less than"},
-    "it": {"fino a": "up to", "fino al": "up to", "fino all'": "up to", "intorno al": "about", "al massimo": "up to", "circa": "about", "intorno a": "about",
+    "it": {"fino a": "up to", "fino al": "up to", "fino all'": "up to",
+           "intorno al": "about", "al massimo": "up to", "circa": "about", "intorno a": "about",
            "attorno a": "about", "all'incirca": "about", "quasi": "nearly",
            "almeno": "at least", "non meno di": "at least", "più di": "more than",
            "oltre": "more than", "meno di": "less than"},
@@ -311,7 +317,9 @@ def _quantity(
         if words in rules.scales and " " in words:
             value *= rules.scales[words]
             position += scale.end()
-        elif first in rules.scales and (first not in {"m", "k"} or not scale.group().startswith(" ")):
+        elif first in rules.scales and (
+            first not in {"m", "k"} or not scale.group().startswith(" ")
+        ):
             value *= rules.scales[first]
             position += len(scale.group()) - len(scale.group(1)) + len(scale.group(1).split()[0])
             if sentence[position : position + 1] == ".":
@@ -340,11 +348,13 @@ def _is_excluded(raw: str, before: str, after: str, rules: _Rules, language: str
         return True  # "3rd", "2e", "A320neo"
     next_word = re.match(r"\.?[\s\u00a0]*([^\W\d_]+)", after)
     word_after = next_word.group(1).lower() if next_word else ""
-    if re.match(r"[:h]\d\d(?!\d)", after) or re.match(r"\s*(?:a\.m\.|p\.m\.|am\b|pm\b|uhr\b)", after):
+    if re.match(r"[:h]\d\d(?!\d)", after) or re.match(
+        r"\s*(?:a\.m\.|p\.m\.|am\b|pm\b|uhr\b)", after
+    ):
         return True  # clock time
     if re.match(r"[°ºª]|-[^\W\d_]{1,3}(?![\w-])", after):
         return True  # ordinal: "3-й", "2-го", "1º"
-    if re.search(r"[^\W\d_]-?$", before) or after[:1] == "-" and re.match(r"-\d", after):
+    if re.search(r"[^\W\d_]-?$", before) or (after[:1] == "-" and re.match(r"-\d", after)):
         return True  # "G7", "Дунай-3", "2-3" handled as separate numbers
     if language == "de" and after.startswith(".") and word_after in rules.months:
         return True  # "am 3. Oktober"
