@@ -105,6 +105,11 @@ def _say_lemma(word: str, language: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def _lemma(word: str, language: str) -> str:
+    return str(_morph(language).parse(word)[0].normal_form)
+
+
+@lru_cache(maxsize=65536)
 def _verb(word: str, language: str) -> bool:
     """A finite verb or active participle ("зросла", "вырос"), not an infinitive."""
     return any(
@@ -218,18 +223,29 @@ class ClaimExtractor:
 
     def _cue(self, sentence: str, tokens: list[_Token]) -> _Cue | None:
         candidates: list[_Cue] = []
+        # Words inside a quotation are the quoted speaker's, not the reporter's cue:
+        # "“Nobody goes home until we say so,” the mayor told reporters."
+        quoted = [m.span() for m in _QUOTATION.finditer(sentence)]
+
+        def inside(position: int) -> bool:
+            return any(start < position < end for start, end in quoted)
+
         if self._phrases is not None:
             for match in self._phrases.finditer(sentence):
                 kind = self._kind(match.group(1))
+                if inside(match.start()):
+                    continue
                 if not self._phrase_vetoed(sentence, match.start(), match.end()):
                     candidates.append(_Cue(match.start(), match.end(), kind))
                     break
-        verb = self._verb_cue(sentence, tokens)
+        skip = {i for i, t in enumerate(tokens) if inside(t.start)} if quoted else set()
+        verb = self._verb_cue(sentence, tokens, skip)
         if verb is not None:
             candidates.append(verb)
         return min(candidates, key=lambda c: c.start) if candidates else None
 
     def _phrase_vetoed(self, sentence: str, start: int, end: int) -> bool:
+        lexicon = self.lexicon
         phrase = " ".join(sentence[start:end].lower().split())
         before = sentence[:start].rstrip().lower()
         after = sentence[end:].lstrip()
@@ -240,40 +256,55 @@ class ClaimExtractor:
         # "according to the timetable", "selon les horaires": a rule followed, not a speaker.
         if any(word.strip(",.").lower() in _NOT_SPEAKERS for word in after.split()[:3]):
             return True
-        if phrase == "laut":
-            # The adjective ("laut und deutlich") is followed by a lower-case word.
-            return not (first[0].isupper() or first.lower() in self.lexicon.determiners)
-        if phrase == "secondo":
-            # "il secondo giorno", "per il secondo anno", "in secondo luogo": an ordinal.
-            return previous in _ITALIAN_ORDINAL_BEFORE or first.lower() in _ITALIAN_ORDINAL_AFTER
-        if phrase == "de acuerdo con":
-            return previous in _SPANISH_AGREE  # "no están de acuerdo con": to agree
-        if phrase == "selon":
-            return after.lower().startswith(("que ", "qu'", "qu’", "les cas", "le cas"))
-        if phrase in ("citing", "quoting"):
-            return not before  # "Citing ..." opens a sentence about something else
-        return False
+        if phrase == "laut" and not (first[0].isupper() or first.lower() in lexicon.determiners):
+            return True  # the adjective: "laut und deutlich"
+        if phrase == "secondo" and (
+            previous in _ITALIAN_ORDINAL_BEFORE or first.lower() in _ITALIAN_ORDINAL_AFTER
+        ):
+            return True  # an ordinal: "il secondo giorno", "in secondo luogo"
+        if phrase == "de acuerdo con" and previous in _SPANISH_AGREE:
+            return True  # to agree: "no están de acuerdo con"
+        if phrase == "selon" and after.lower().startswith(("que ", "qu'", "qu’", "le cas")):
+            return True  # "selon que", "selon le cas"
+        if phrase in ("citing", "quoting") and not before:
+            return True  # "Citing ..." opens a sentence about something else
+        # An attribution opens the sentence (or a clause) or is set off by a comma:
+        # "Selon X, ..." / "..., selon X." but "une indemnisation selon le degré des dégâts".
+        # German puts "laut X" anywhere in the clause, so it is left out of this rule.
+        set_off = not before or before[-1] in _SET_OFF
+        return self.language != "de" and not set_off
 
-    def _verb_cue(self, sentence: str, tokens: list[_Token]) -> _Cue | None:
+    def _verb_cue(self, sentence: str, tokens: list[_Token], skip: set[int]) -> _Cue | None:
         lexicon = self.lexicon
         for i, token in enumerate(tokens):
-            if not self._is_saying(token, tokens, i):
+            if i in skip or not self._is_saying(token, tokens, i):
                 continue
             if i == 0 or (all(t.text in _BOUNDARY + "'" for t in tokens[:i]) and i < 2):
                 continue  # "Reports of ...", "Estimates put ..." open the sentence
             previous = tokens[i - 1].lower
             if previous in lexicon.vetoes_before:
                 continue
-            if token.lower in lexicon.weak and not self._followed_by_that(tokens, i):
+            weak = token.lower in lexicon.weak or (
+                bool(lexicon.lemmas) and _lemma(token.lower, self.language) in lexicon.weak
+            )
+            if weak and not self._followed_by_that(tokens, i):
                 continue
             if not self._particle_ok(tokens, i):
                 continue
+            if i + 1 < len(tokens) and tokens[i + 1].lower in _FAREWELLS:
+                continue  # "said goodbye", "dijo adiós": a farewell, not a statement
+            end = token.end
+            completion = _COMPLETIONS.get(token.lower)
+            if completion is not None:
+                if i + 1 >= len(tokens) or tokens[i + 1].lower != completion:
+                    continue  # "ha fatto" alone is not a verb of saying; "ha fatto sapere" is
+                end = tokens[i + 1].end
             start = token.start
             j = i - 1
             while j >= 0 and tokens[j].lower in lexicon.auxiliaries:
                 start = tokens[j].start
                 j -= 1
-            return _Cue(start, token.end, "verb")
+            return _Cue(start, end, "verb")
         so = re.search(r"(?:^|[,“”\"»])\s*(so)\s+(?=(?:der|die|das|ein|eine)\s|[A-ZÄÖÜ])", sentence)
         if self.language == "de" and so and so.start(1) > 0:
             return _Cue(so.start(1), so.end(1), "verb")
@@ -337,11 +368,30 @@ class ClaimExtractor:
         if following and following[0].lower in {"von", "vom", "of"}:
             following = following[1:]  # "nach Angaben von Veridian"
         span = self._phrase_after(following, forward=True)
+        if span is not None:
+            span = self._name_apposition(following, span)
         if span is None:
             # "За вересневими оцінками, ...": the assessments are the source.
             words = [t for t in tokens if cue.start <= t.start and t.end <= cue.end][1:]
             if len(words) > 1:
                 return (words[0].start, words[-1].end)
+        return span
+
+    def _name_apposition(self, following: list[_Token], span: tuple[int, int]) -> tuple[int, int]:
+        """Extend "Selon la responsable, Rocío Almansa, 600 ..." over the name in commas."""
+        rest = [t for t in following if t.start >= span[1]]
+        if len(rest) < 3 or rest[0].text != ",":
+            return span
+        name: list[_Token] = []
+        for token in rest[1:6]:
+            if token.text == ",":
+                break
+            if not token.text[:1].isupper():
+                return span
+            name.append(token)
+        closing = len(name) + 1
+        if name and closing < len(rest) and rest[closing].text == ",":
+            return (span[0], name[-1].end)
         return span
 
     def _backward_source(
@@ -389,7 +439,14 @@ class ClaimExtractor:
         head = before[closers[-1] + 1 :] if closers else before
         if content_follows and head and before[-1].text == ",":
             words = [t for t in head if t.text not in ","]
-            if 0 < len(words) <= _MAX_SOURCE_TOKENS:
+            if len(words) > _MAX_SOURCE_TOKENS:
+                # A long apposition ("X, a regional director of ... who joined ..., said"):
+                # keep the phrase before its first comma, the name.
+                first_comma = next(k for k, t in enumerate(head) if t.text == ",")
+                words = head[:first_comma]
+            # A subject is short and has no figures; otherwise the text before the comma is
+            # content ("Ports shipped 2,3 million tonnes, сообщили в среду").
+            if words and not any(t.text[:1].isdigit() for t in words):
                 words = self._trim(words)
                 return (words[0].start, words[-1].end) if words else None
         return None
@@ -408,7 +465,8 @@ class ClaimExtractor:
         for k, token in enumerate(following):
             if token.lower in lexicon.subordinators or token.text in '.;:!?—–«»"“”„()':
                 break
-            if forward and phrase and self._ends_source(token):
+            nxt = following[k + 1] if k + 1 < len(following) else None
+            if forward and phrase and self._ends_source(token, nxt):
                 break  # "Laut Polizei wurden ...", "По данным МЧС эвакуированы ..."
             if token.text == ",":
                 nxt = following[k + 1] if k + 1 < len(following) else None
@@ -421,6 +479,8 @@ class ClaimExtractor:
                 break
             if verb and not phrase and token.lower in lexicon.audience:
                 return None  # "dijo a los periodistas": the speaker is before the verb
+            if verb and not phrase and token.lower in _CONTENT_STARTS[self.language]:
+                return None  # "said she had cried", "a confié avoir ...": content follows
             if verb and token.text[:1].isdigit():
                 if "," not in [t.text for t in phrase]:
                     return None  # "said more than 180 millimetres ...": content, not a speaker
@@ -437,14 +497,21 @@ class ClaimExtractor:
             return None
         return (phrase[0].start, phrase[-1].end)
 
-    def _ends_source(self, token: _Token) -> bool:
+    def _ends_source(self, token: _Token, nxt: _Token | None) -> bool:
         """Whether a source after a prepositional cue, written without a comma, ends here."""
         if token.text[:1].isdigit():
             return True
         if self.language == "de":
-            # German capitalises nouns: the phrase runs over nouns, articles and genitive links.
+            # German capitalises nouns: the phrase runs over nouns, articles, genitive links
+            # and adjectives before a noun ("der rumänischen Behörden").
+            adjective = (
+                token.lower.endswith(("e", "en", "er", "es", "em"))
+                and nxt is not None
+                and nxt.text[:1].isupper()
+            )
             return not (
                 token.text[:1].isupper()
+                or adjective
                 or token.lower in self.lexicon.determiners
                 or token.lower in {"von", "vom", "für", "im", "zur", "zum"}
             )
@@ -463,6 +530,8 @@ class ClaimExtractor:
             return token.text[:1].isupper() and token.lower not in lexicon.determiners
         if self.language in ("uk", "ru") and _verb(token.lower, self.language):
             return False  # "заявил министр, работают ...": a clause, not an apposition
+        if token.lower in _PREPOSITIONS[self.language]:
+            return False  # "a annoncé le gouvernement, à l'occasion de ...": an adverbial
         return token.lower in lexicon.determiners or token.text[:1].isalpha()
 
     def _drop_intro(self, phrase: list[_Token]) -> list[_Token]:
@@ -525,7 +594,33 @@ def _w(text: str) -> frozenset[str]:
 _ITALIAN_ORDINAL_BEFORE = _w("il al del nel dal un lo la in per ogni col è arrivato arrivata posto")
 _ITALIAN_ORDINAL_AFTER = _w("luogo tempo posto piano turno giorno anno")
 _SPANISH_AGREE = _w("está están estoy estamos estaba estaban estar muy no totalmente mostró se")
+_QUOTATION = re.compile(r"«[^»]*»|„[^“”]*[“”]|“[^”]*”|\"[^\"]*\"|»[^«]*«")
+# Words that open reported content right after a verb of saying, so the speaker is not
+# there: subject pronouns (not in German, Ukrainian and Russian, where "sagte er",
+# "сказал он" are the usual inversion) and infinitive markers.
+_CONTENT_STARTS = {
+    "en": _w("he she they it we i to"),
+    "fr": _w("il elle ils elles nous je avoir être"),
+    "es": _w("haber ser"),
+    "it": _w("di aver avere essere"),
+    "de": frozenset[str](),
+    "uk": frozenset[str](),
+    "ru": frozenset[str](),
+}
+_PREPOSITIONS = {
+    "en": _w("in at on to for with by from during after before outside inside"),
+    "fr": _w("à au aux en dans pour par avec lors après avant sur devant"),
+    "es": _w("a en con por para durante tras ante sobre"),
+    "it": _w("a in con per durante dopo su davanti"),
+    "de": _w("in im am an auf bei nach vor mit"),
+    "uk": _w("у в на з із до по для під після під час"),
+    "ru": _w("в во на с со до по для под после"),
+}
+_SET_OFF = ',;:—–«»"“”„('
 _TELL = _w("told tells tell")
+# Participles that say something only with the next word: "ha fatto sapere".
+_COMPLETIONS = {"fatto": "sapere", "fait": "savoir", "fanno": "sapere", "fa": "sapere"}
+_FAREWELLS = _w("goodbye farewell adieu adiós addio")
 # Heads of phrases after "according to" that name a rule followed, not a speaker.
 _NOT_SPEAKERS = _w(
     "vraisemblance probabilité plan plans schedule timetable rules regulations law horaires "

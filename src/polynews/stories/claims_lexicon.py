@@ -98,7 +98,7 @@ _FR = Lexicon(
         "déclaré déclarée déclarés dit dite affirmé affirmée indiqué indiquée précisé précisée "
         "expliqué expliquée estimé estimée assuré assurée annoncé annoncée ajouté ajoutée "
         "souligné soulignée confié confiée averti avertie reconnu reconnue rapporté "
-        "rapportée soutenu observé noté martelé fait savoir raconté racontée confirmé "
+        "rapportée soutenu observé noté martelé fait raconté racontée confirmé "
         "confirmée"
     ),
     auxiliaries=_w(
@@ -181,7 +181,8 @@ _ES = Lexicon(
         "precisa reconoce confirma subraya sostiene detalla apunta calcula "
         "dijeron afirmaron declararon aseguraron explicaron señalaron indicaron estimaron "
         "informaron añadieron advirtieron precisaron reconocieron confirmaron detallaron "
-        "dicen afirman aseguran señalan estiman calculan denuncia denuncian denunció "
+        "dicen afirman aseguran señalan estiman calculan contó contaba relataba "
+        "denuncia denuncian denunció "
         "denunciaron"
     ),
     participles=_w(
@@ -273,12 +274,13 @@ _UK = Lexicon(
         "запевнити запевняти йтися"
     ),
     subordinators=_w("що"),
+    weak=_w("визнати визнавати"),
     pronouns=_w("він вона вони воно ми я"),
     intro=_w(
         "у в на після до про як також вчора сьогодні раніше згодом потім при за під "
         "понеділок вівторок середу четвер пʼятницю п'ятницю суботу неділю"
     ),
-    stops=_w("у в на під після вчора сьогодні в понеділок що який яка які і та журналістам"),
+    stops=_w("у в на під після вчора сьогодні в понеділок що який яка які журналістам"),
     vetoes_before=frozenset(),
     audience=_w("журналістам репортерам"),
     determiners=frozenset(),
@@ -313,12 +315,13 @@ _RU = Lexicon(
         "уверять уверить"
     ),
     subordinators=_w("что"),
+    weak=_w("признать признавать"),
     pronouns=_w("он она они оно мы я"),
     intro=_w(
         "в во на после до об о как также вчера сегодня ранее затем потом при за под "
         "понедельник вторник среду четверг пятницу субботу воскресенье"
     ),
-    stops=_w("в во на после вчера сегодня что который которая которые и журналистам"),
+    stops=_w("в во на после вчера сегодня что который которая которые журналистам"),
     vetoes_before=frozenset(),
     audience=_w("журналистам репортёрам репортерам"),
     determiners=frozenset(),

@@ -234,6 +234,14 @@ def _rules(language: str) -> _Rules:
     )
 
 
+# Preposition-and-article contractions, by the preposition they hold.
+_CONTRACTIONS: dict[str, dict[str, str]] = {
+    "es": {"del": "de", "al": "a"},
+    "it": {"del": "di", "dello": "di", "della": "di", "dei": "di", "degli": "di", "al": "a",
+           "allo": "a", "alla": "a", "ai": "a", "agli": "a"},
+    "fr": {"du": "de", "des": "de", "au": "à", "aux": "à"},
+    "de": {}, "en": {}, "uk": {}, "ru": {},
+}  # fmt: skip
 LANGUAGES = ("en", "es", "de", "fr", "it", "uk", "ru")
 _RULES = {language: _rules(language) for language in LANGUAGES}
 _NUMBER_RE = re.compile(_NUMBER)
@@ -432,6 +440,11 @@ def _qualifier(
 ) -> tuple[str | None, int | None]:
     tail = before.rstrip()
     best = _match_qualifier(tail, rules)
+    contracted = re.search(r"(?:^|\s)(\w+)$", tail)
+    if best is None and contracted and contracted.group(1).lower() in _CONTRACTIONS[language]:
+        # "más del 40 %" is "más de" + "el": read the preposition the contraction holds.
+        preposition = _CONTRACTIONS[language][contracted.group(1).lower()]
+        best = _match_qualifier(tail[: contracted.start(1)] + preposition, rules)
     # An article between the qualifier and the number: "hasta el 40 %", "about the".
     article = re.search(r"(?:^|\s)(?:el|la|los|las|il|lo|l['’]|the|les)$", tail, re.IGNORECASE)
     if best is None and article:
