@@ -109,6 +109,42 @@ def test_sentence_without_a_source_is_not_a_claim(language: str, sentence: str) 
     assert extract_claims(sentence, language) == []
 
 
+def test_a_verb_of_saying_inside_a_quotation_is_not_the_cue() -> None:
+    (claim,) = extract_claims(
+        '"Nobody should go back home until we say so," the mayor, Lucia Ferrandi, told reporters.',
+        "en",
+    )
+    assert (claim.cue, claim.source) == ("told", "the mayor, Lucia Ferrandi")
+    (claim,) = extract_claims("«Nos dijeron que saliéramos ya», contó una vecina de 74 años.", "es")
+    assert claim.cue == "contó"
+
+
+def test_a_weak_verb_after_an_auxiliary_is_a_cue() -> None:
+    (claim,) = extract_claims("« Le cadre seul vaut 2 millions d'euros », a-t-elle dit.", "fr")
+    assert claim.cue == "a-t-elle dit"
+    assert claim.source is None
+    assert [(q.value, q.unit) for q in claim.quantities] == [(2_000_000, "EUR")]
+    assert extract_claims("Le ministre dit non à la réforme des retraites.", "fr") == []
+
+
+def test_subject_with_apposition_before_the_verb() -> None:
+    (claim,) = extract_claims(
+        "Chiara Bellandi, the museum's director, said she had cried when she saw it.", "en"
+    )
+    assert claim.source == "Chiara Bellandi, the museum's director"
+    (claim,) = extract_claims(
+        "Maren Solberg, a regional director of the World Food Programme who joined the "
+        "afternoon session, said harvests had fallen by 40 %.",
+        "en",
+    )
+    assert claim.source == "Maren Solberg"
+    (claim,) = extract_claims(
+        "Украинские порты отгрузили 2,3 миллиона тонн зерна, сообщили в среду в Киеве.", "ru"
+    )
+    assert claim.source is None
+    assert claim.quantities[0].value == 2_300_000
+
+
 def test_content_leaves_out_the_attribution() -> None:
     (claim,) = extract_claims(
         "The ministry said on Tuesday that 300 trains had been cancelled.", "en"

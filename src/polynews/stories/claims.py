@@ -284,8 +284,12 @@ class ClaimExtractor:
             previous = tokens[i - 1].lower
             if previous in lexicon.vetoes_before:
                 continue
-            weak = token.lower in lexicon.weak or (
-                bool(lexicon.lemmas) and _lemma(token.lower, self.language) in lexicon.weak
+            # A weak verb is one that is also a noun ("claims", "dit"); after an auxiliary
+            # ("a-t-elle dit") it can only be the verb.
+            after_auxiliary = tokens[i - 1].lower in lexicon.auxiliaries
+            weak = not after_auxiliary and (
+                token.lower in lexicon.weak
+                or (bool(lexicon.lemmas) and _lemma(token.lower, self.language) in lexicon.weak)
             )
             if weak and not self._followed_by_that(tokens, i):
                 continue
