@@ -26,21 +26,18 @@ explained by pointing at a cue and a span:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
+from polynews.stories import claims_lexicon as lexicon_words
+from polynews.stories import claims_morphology as morphology
 from polynews.stories.claims_lexicon import LEXICONS, Lexicon
 from polynews.stories.claims_sentences import claim_sentences
+from polynews.stories.claims_sources import BOUNDARY, Cue, SourceRules, Token, tokenize
 from polynews.stories.quantities import Quantity, find_quantities
 
 LANGUAGES = tuple(LEXICONS)
-_TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*['’]?|\S")
-# Characters that close a clause before a speaker: "“...,” said X", "«...», — заявил X".
-_BOUNDARY = ',;:—–«»"“”„()'
-_CLOSERS = '»"“”'
-_MAX_SOURCE_TOKENS = 14
 
 
 @dataclass(frozen=True)
@@ -66,66 +63,7 @@ class Claim:
         }
 
 
-class _Token(NamedTuple):
-    text: str
-    lower: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class _Cue:
-    start: int
-    end: int
-    kind: str  # "forward", "backward", "verb"
-
-
-def _tokens(sentence: str) -> list[_Token]:
-    tokens = []
-    for match in _TOKEN.finditer(sentence):
-        text = match.group()
-        tokens.append(_Token(text, text.lower(), *match.span()))
-    return tokens
-
-
-@cache
-def _morph(language: str) -> Any:
-    import pymorphy3  # only Ukrainian and Russian need it; loads its dictionary once
-
-    return pymorphy3.MorphAnalyzer(lang=language)
-
-
-@lru_cache(maxsize=65536)
-def _say_lemma(word: str, language: str) -> bool:
-    lexicon = LEXICONS[language]
-    for parse in _morph(language).parse(word)[:2]:
-        if parse.tag.POS == "VERB" and parse.normal_form in lexicon.lemmas:
-            return True
-    return False
-
-
-@lru_cache(maxsize=65536)
-def _lemma(word: str, language: str) -> str:
-    return str(_morph(language).parse(word)[0].normal_form)
-
-
-@lru_cache(maxsize=65536)
-def _verb(word: str, language: str) -> bool:
-    """A finite verb or active participle ("зросла", "вырос"), not an infinitive."""
-    return any(
-        (parse.tag.POS == "VERB" and "infn" not in parse.tag.grammemes)
-        or "actv" in parse.tag.grammemes
-        for parse in _morph(language).parse(word)[:3]
-    )
-
-
-def _is_verb_checker(language: str) -> Callable[[str], bool] | None:
-    if language not in ("uk", "ru"):
-        return None
-    return lambda word: _verb(word, language)
-
-
-class ClaimExtractor:
+class ClaimExtractor(SourceRules):
     """Rule-based extractor for one language; cheap to build, safe to reuse."""
 
     def __init__(self, language: str) -> None:
@@ -149,11 +87,11 @@ class ClaimExtractor:
             if phrases
             else None
         )
-        self._is_verb = _is_verb_checker(language)
+        self._is_verb = morphology.verb_checker(language)
         # A cheap first pass: any word that could start a cue.
         words = self.lexicon.verbs | self.lexicon.participles
         words |= {pair[0] for pair in self.lexicon.particles}
-        prefixes = _LEMMA_PREFIXES.get(language, frozenset())
+        prefixes = morphology.LEMMA_PREFIXES.get(language, frozenset())
         alternatives = [self._phrase_pattern(p) for p, _ in phrases]
         alternatives += [re.escape(w) for w in sorted(words, key=len, reverse=True)]
         alternatives += [re.escape(p) + r"\w*" for p in sorted(prefixes)]
@@ -189,7 +127,7 @@ class ClaimExtractor:
         """The claim of one sentence, or None when nobody is said to state it."""
         if not self._maybe.search(sentence):
             return None  # no cue word at all: most sentences stop here, cheaply
-        tokens = _tokens(sentence)
+        tokens = tokenize(sentence)
         cue = self._cue(sentence, tokens)
         if cue is None:
             return None
@@ -221,8 +159,8 @@ class ClaimExtractor:
 
     # -- cues -----------------------------------------------------------------------
 
-    def _cue(self, sentence: str, tokens: list[_Token]) -> _Cue | None:
-        candidates: list[_Cue] = []
+    def _cue(self, sentence: str, tokens: list[Token]) -> Cue | None:
+        candidates: list[Cue] = []
         # Words inside a quotation are the quoted speaker's, not the reporter's cue:
         # "“Nobody goes home until we say so,” the mayor told reporters."
         quoted = [m.span() for m in _QUOTATION.finditer(sentence)]
@@ -236,7 +174,7 @@ class ClaimExtractor:
                 if inside(match.start()):
                     continue
                 if not self._phrase_vetoed(sentence, match.start(), match.end()):
-                    candidates.append(_Cue(match.start(), match.end(), kind))
+                    candidates.append(Cue(match.start(), match.end(), kind))
                     break
         skip = {i for i, t in enumerate(tokens) if inside(t.start)} if quoted else set()
         verb = self._verb_cue(sentence, tokens, skip)
@@ -254,15 +192,18 @@ class ClaimExtractor:
             return True
         first = after.split()[0]
         # "according to the timetable", "selon les horaires": a rule followed, not a speaker.
-        if any(word.strip(",.").lower() in _NOT_SPEAKERS for word in after.split()[:3]):
+        if any(
+            word.strip(",.").lower() in lexicon_words.NOT_SPEAKERS for word in after.split()[:3]
+        ):
             return True
         if phrase == "laut" and not (first[0].isupper() or first.lower() in lexicon.determiners):
             return True  # the adjective: "laut und deutlich"
         if phrase == "secondo" and (
-            previous in _ITALIAN_ORDINAL_BEFORE or first.lower() in _ITALIAN_ORDINAL_AFTER
+            previous in lexicon_words.ITALIAN_ORDINAL_BEFORE
+            or first.lower() in lexicon_words.ITALIAN_ORDINAL_AFTER
         ):
             return True  # an ordinal: "il secondo giorno", "in secondo luogo"
-        if phrase == "de acuerdo con" and previous in _SPANISH_AGREE:
+        if phrase == "de acuerdo con" and previous in lexicon_words.SPANISH_AGREE:
             return True  # to agree: "no están de acuerdo con"
         if phrase == "selon" and after.lower().startswith(("que ", "qu'", "qu’", "le cas")):
             return True  # "selon que", "selon le cas"
@@ -274,12 +215,12 @@ class ClaimExtractor:
         set_off = not before or before[-1] in _SET_OFF
         return self.language != "de" and not set_off
 
-    def _verb_cue(self, sentence: str, tokens: list[_Token], skip: set[int]) -> _Cue | None:
+    def _verb_cue(self, sentence: str, tokens: list[Token], skip: set[int]) -> Cue | None:
         lexicon = self.lexicon
         for i, token in enumerate(tokens):
             if i in skip or not self._is_saying(token, tokens, i):
                 continue
-            if i == 0 or (all(t.text in _BOUNDARY + "'" for t in tokens[:i]) and i < 2):
+            if i == 0 or (all(t.text in BOUNDARY + "'" for t in tokens[:i]) and i < 2):
                 continue  # "Reports of ...", "Estimates put ..." open the sentence
             previous = tokens[i - 1].lower
             if previous in lexicon.vetoes_before:
@@ -289,16 +230,19 @@ class ClaimExtractor:
             after_auxiliary = tokens[i - 1].lower in lexicon.auxiliaries
             weak = not after_auxiliary and (
                 token.lower in lexicon.weak
-                or (bool(lexicon.lemmas) and _lemma(token.lower, self.language) in lexicon.weak)
+                or (
+                    bool(lexicon.lemmas)
+                    and morphology.lemma(token.lower, self.language) in lexicon.weak
+                )
             )
             if weak and not self._followed_by_that(tokens, i):
                 continue
             if not self._particle_ok(tokens, i):
                 continue
-            if i + 1 < len(tokens) and tokens[i + 1].lower in _FAREWELLS:
+            if i + 1 < len(tokens) and tokens[i + 1].lower in lexicon_words.FAREWELLS:
                 continue  # "said goodbye", "dijo adiós": a farewell, not a statement
             end = token.end
-            completion = _COMPLETIONS.get(token.lower)
+            completion = lexicon_words.COMPLETIONS.get(token.lower)
             if completion is not None:
                 if i + 1 >= len(tokens) or tokens[i + 1].lower != completion:
                     continue  # "ha fatto" alone is not a verb of saying; "ha fatto sapere" is
@@ -308,21 +252,21 @@ class ClaimExtractor:
             while j >= 0 and tokens[j].lower in lexicon.auxiliaries:
                 start = tokens[j].start
                 j -= 1
-            return _Cue(start, end, "verb")
+            return Cue(start, end, "verb")
         so = re.search(r"(?:^|[,“”\"»])\s*(so)\s+(?=(?:der|die|das|ein|eine)\s|[A-ZÄÖÜ])", sentence)
         if self.language == "de" and so and so.start(1) > 0:
-            return _Cue(so.start(1), so.end(1), "verb")
+            return Cue(so.start(1), so.end(1), "verb")
         return None
 
-    def _is_saying(self, token: _Token, tokens: list[_Token], i: int) -> bool:
+    def _is_saying(self, token: Token, tokens: list[Token], i: int) -> bool:
         lexicon = self.lexicon
         if lexicon.lemmas:
             word = token.lower
             return (
                 len(word) > 3
                 and word.isalpha()
-                and word[:3] in _LEMMA_PREFIXES[self.language]
-                and _say_lemma(word, self.language)
+                and word[:3] in morphology.LEMMA_PREFIXES[self.language]
+                and morphology.says(word, self.language)
             )
         if self.language == "de" and not token.text[:1].islower():
             return False  # "Sagte" never starts a claim; capitalised words are nouns
@@ -336,11 +280,11 @@ class ClaimExtractor:
             return j >= 0 and tokens[j].lower in lexicon.auxiliaries
         return False
 
-    def _followed_by_that(self, tokens: list[_Token], i: int) -> bool:
+    def _followed_by_that(self, tokens: list[Token], i: int) -> bool:
         following = tokens[i + 1 : i + 3]
         return any(t.lower in self.lexicon.subordinators or t.text in ",:" for t in following)
 
-    def _clause_end(self, tokens: list[_Token], i: int) -> _Token | None:
+    def _clause_end(self, tokens: list[Token], i: int) -> Token | None:
         last = None
         for token in tokens[i + 1 :]:
             if token.text in ",.;:!?" or token.lower in self.lexicon.subordinators:
@@ -348,7 +292,7 @@ class ClaimExtractor:
             last = token
         return last
 
-    def _particle_ok(self, tokens: list[_Token], i: int) -> bool:
+    def _particle_ok(self, tokens: list[Token], i: int) -> bool:
         rules = [r for r in self.lexicon.particles if r[0] == tokens[i].lower]
         if not rules:
             return True
@@ -359,203 +303,6 @@ class ClaimExtractor:
                 return False
         needed_particles = [p for _, p, needed in rules if needed]
         return not needed_particles or ending in needed_particles
-
-    # -- sources --------------------------------------------------------------------
-
-    def _forward_source(
-        self, sentence: str, tokens: list[_Token], cue: _Cue
-    ) -> tuple[int, int] | None:
-        following = [t for t in tokens if t.start >= cue.end]
-        # "según informó el ministerio", "как сообщил министр": a verb between cue and source.
-        if following and self._is_saying(following[0], following, 0):
-            following = following[1:]
-        if following and following[0].lower in {"von", "vom", "of"}:
-            following = following[1:]  # "nach Angaben von Veridian"
-        span = self._phrase_after(following, forward=True)
-        if span is not None:
-            span = self._name_apposition(following, span)
-        if span is None:
-            # "За вересневими оцінками, ...": the assessments are the source.
-            words = [t for t in tokens if cue.start <= t.start and t.end <= cue.end][1:]
-            if len(words) > 1:
-                return (words[0].start, words[-1].end)
-        return span
-
-    def _name_apposition(self, following: list[_Token], span: tuple[int, int]) -> tuple[int, int]:
-        """Extend "Selon la responsable, Rocío Almansa, 600 ..." over the name in commas."""
-        rest = [t for t in following if t.start >= span[1]]
-        if len(rest) < 3 or rest[0].text != ",":
-            return span
-        name: list[_Token] = []
-        for token in rest[1:6]:
-            if token.text == ",":
-                break
-            if not token.text[:1].isupper():
-                return span
-            name.append(token)
-        closing = len(name) + 1
-        if name and closing < len(rest) and rest[closing].text == ",":
-            return (span[0], name[-1].end)
-        return span
-
-    def _backward_source(
-        self, sentence: str, tokens: list[_Token], cue: _Cue
-    ) -> tuple[int, int] | None:
-        before = [t for t in tokens if t.end <= cue.start]
-        phrase: list[_Token] = []
-        for token in reversed(before):
-            if token.text in _BOUNDARY:
-                break
-            phrase.insert(0, token)
-        phrase = self._drop_intro(phrase)
-        return (phrase[0].start, phrase[-1].end) if phrase else None
-
-    def _verb_source(
-        self, sentence: str, tokens: list[_Token], cue: _Cue
-    ) -> tuple[int, int] | None:
-        lexicon = self.lexicon
-        before = [t for t in tokens if t.end <= cue.start]
-        after = [t for t in tokens if t.start >= cue.end]
-        segment: list[_Token] = []
-        for token in reversed(before):
-            if token.text in _BOUNDARY:
-                break
-            segment.insert(0, token)
-        while segment and segment[0].lower in lexicon.leading:
-            segment = segment[1:]
-        opens_with_intro = bool(segment) and segment[0].lower in lexicon.intro
-        if segment and not opens_with_intro:
-            segment = self._trim(segment)
-            return (segment[0].start, segment[-1].end) if segment else None
-        told = self.sentence_cue_word(sentence, cue) in _TELL
-        speaker_after = None if told else self._phrase_after(after, verb=True)
-        if speaker_after is not None:
-            return speaker_after
-        if segment:
-            segment = self._trim(self._drop_intro(segment))
-            return (segment[0].start, segment[-1].end) if segment else None
-        # "Lucia Ferrandi, the mayor, said that ...": the subject and its apposition.
-        # "“...,” Kateryna Bondar, a spokeswoman, told a local radio station."
-        # Reaching here with words after the verb means they are its content (a number,
-        # "that ...", an audience), so the speaker is the subject with its apposition.
-        content_follows = told or (bool(after) and after[0].text not in ".!?")
-        closers = [k for k, t in enumerate(before) if t.text in _CLOSERS + "—–"]
-        head = before[closers[-1] + 1 :] if closers else before
-        if content_follows and head and before[-1].text == ",":
-            words = [t for t in head if t.text not in ","]
-            if len(words) > _MAX_SOURCE_TOKENS:
-                # A long apposition ("X, a regional director of ... who joined ..., said"):
-                # keep the phrase before its first comma, the name.
-                first_comma = next(k for k, t in enumerate(head) if t.text == ",")
-                words = head[:first_comma]
-            # A subject is short and has no figures; otherwise the text before the comma is
-            # content ("Ports shipped 2,3 million tonnes, сообщили в среду").
-            if words and not any(t.text[:1].isdigit() for t in words):
-                words = self._trim(words)
-                return (words[0].start, words[-1].end) if words else None
-        return None
-
-    @staticmethod
-    def sentence_cue_word(sentence: str, cue: _Cue) -> str:
-        """The last word of a cue, lower-cased ("told" in "has told")."""
-        words = sentence[cue.start : cue.end].lower().split()
-        return words[-1] if words else ""
-
-    def _phrase_after(
-        self, following: list[_Token], verb: bool = False, forward: bool = False
-    ) -> tuple[int, int] | None:
-        lexicon = self.lexicon
-        phrase: list[_Token] = []
-        for k, token in enumerate(following):
-            if token.lower in lexicon.subordinators or token.text in '.;:!?—–«»"“”„()':
-                break
-            nxt = following[k + 1] if k + 1 < len(following) else None
-            if forward and phrase and self._ends_source(token, nxt):
-                break  # "Laut Polizei wurden ...", "По данным МЧС эвакуированы ..."
-            if token.text == ",":
-                nxt = following[k + 1] if k + 1 < len(following) else None
-                # Continue over an apposition: "Lucia Ferrandi, the mayor of Borgoleone".
-                if not verb or nxt is None or not self._apposition(nxt):
-                    break
-                phrase.append(token)
-                continue
-            if phrase and token.lower in lexicon.stops:
-                break
-            if verb and not phrase and token.lower in lexicon.audience:
-                return None  # "dijo a los periodistas": the speaker is before the verb
-            if verb and not phrase and token.lower in _CONTENT_STARTS[self.language]:
-                return None  # "said she had cried", "a confié avoir ...": content follows
-            if verb and token.text[:1].isdigit():
-                if "," not in [t.text for t in phrase]:
-                    return None  # "said more than 180 millimetres ...": content, not a speaker
-                while phrase[-1].text != ",":
-                    phrase.pop()  # "сообщил губернатор, работают 450 ...": keep the speaker
-                break
-            phrase.append(token)
-            if len(phrase) >= _MAX_SOURCE_TOKENS:
-                break
-        while phrase and (phrase[-1].text == "," or phrase[-1].lower in lexicon.intro):
-            phrase.pop()
-        phrase = self._trim(phrase)
-        if not phrase:
-            return None
-        return (phrase[0].start, phrase[-1].end)
-
-    def _ends_source(self, token: _Token, nxt: _Token | None) -> bool:
-        """Whether a source after a prepositional cue, written without a comma, ends here."""
-        if token.text[:1].isdigit():
-            return True
-        if self.language == "de":
-            # German capitalises nouns: the phrase runs over nouns, articles, genitive links
-            # and adjectives before a noun ("der rumänischen Behörden").
-            adjective = (
-                token.lower.endswith(("e", "en", "er", "es", "em"))
-                and nxt is not None
-                and nxt.text[:1].isupper()
-            )
-            return not (
-                token.text[:1].isupper()
-                or adjective
-                or token.lower in self.lexicon.determiners
-                or token.lower in {"von", "vom", "für", "im", "zur", "zum"}
-            )
-        if self.language in ("uk", "ru"):
-            return (
-                token.text.isalpha() and token.text.islower() and _verb(token.lower, self.language)
-            )
-        return False
-
-    def _apposition(self, token: _Token) -> bool:
-        lexicon = self.lexicon
-        if token.lower in lexicon.stops or token.lower in lexicon.subordinators:
-            return False
-        if self.language == "de":
-            # "sagte Weber, Chefin der Gewerkschaft" but "sagte der Minister, die Bahn habe".
-            return token.text[:1].isupper() and token.lower not in lexicon.determiners
-        if self.language in ("uk", "ru") and _verb(token.lower, self.language):
-            return False  # "заявил министр, работают ...": a clause, not an apposition
-        if token.lower in _PREPOSITIONS[self.language]:
-            return False  # "a annoncé le gouvernement, à l'occasion de ...": an adverbial
-        return token.lower in lexicon.determiners or token.text[:1].isalpha()
-
-    def _drop_intro(self, phrase: list[_Token]) -> list[_Token]:
-        while phrase and phrase[0].lower in self.lexicon.intro:
-            phrase = phrase[1:]
-        return phrase
-
-    def _trim(self, phrase: list[_Token]) -> list[_Token]:
-        """Drop time words and their preposition ("on Tuesday", "am Montag") from a source."""
-        lexicon = self.lexicon
-        kept: list[_Token] = []
-        for token in phrase:
-            if token.lower in _TIME_WORDS[self.language]:
-                if kept and kept[-1].lower in lexicon.intro | _TIME_PREPOSITIONS:
-                    kept.pop()
-                continue
-            kept.append(token)
-        while kept and (kept[-1].text in _BOUNDARY or kept[-1].lower in lexicon.audience):
-            kept.pop()
-        return kept
 
     # -- content --------------------------------------------------------------------
 
@@ -591,72 +338,10 @@ def _clean(text: str) -> str:
     return text.strip(" ,;:—–-«»\"“”„'").strip()
 
 
-def _w(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_ITALIAN_ORDINAL_BEFORE = _w("il al del nel dal un lo la in per ogni col è arrivato arrivata posto")
-_ITALIAN_ORDINAL_AFTER = _w("luogo tempo posto piano turno giorno anno")
-_SPANISH_AGREE = _w("está están estoy estamos estaba estaban estar muy no totalmente mostró se")
 _QUOTATION = re.compile(r"«[^»]*»|„[^“”]*[“”]|“[^”]*”|\"[^\"]*\"|»[^«]*«")
-# Words that open reported content right after a verb of saying, so the speaker is not
-# there: subject pronouns (not in German, Ukrainian and Russian, where "sagte er",
-# "сказал он" are the usual inversion) and infinitive markers.
-_CONTENT_STARTS = {
-    "en": _w("he she they it we i to"),
-    "fr": _w("il elle ils elles nous je avoir être"),
-    "es": _w("haber ser"),
-    "it": _w("di aver avere essere"),
-    "de": frozenset[str](),
-    "uk": frozenset[str](),
-    "ru": frozenset[str](),
-}
-_PREPOSITIONS = {
-    "en": _w("in at on to for with by from during after before outside inside"),
-    "fr": _w("à au aux en dans pour par avec lors après avant sur devant"),
-    "es": _w("a en con por para durante tras ante sobre"),
-    "it": _w("a in con per durante dopo su davanti"),
-    "de": _w("in im am an auf bei nach vor mit"),
-    "uk": _w("у в на з із до по для під після під час"),
-    "ru": _w("в во на с со до по для под после"),
-}
 _SET_OFF = ',;:—–«»"“”„('
-_TELL = _w("told tells tell")
-# Participles that say something only with the next word: "ha fatto sapere".
-_COMPLETIONS = {"fatto": "sapere", "fait": "savoir", "fanno": "sapere", "fa": "sapere"}
-_FAREWELLS = _w("goodbye farewell adieu adiós addio")
-# Heads of phrases after "according to" that name a rule followed, not a speaker.
-_NOT_SPEAKERS = _w(
-    "vraisemblance probabilité plan plans schedule timetable rules regulations law horaires "
-    "calendrier règles loi programme prévu fahrplan regeln gesetz horario calendario reglas "
-    "ley orario regole legge графіком графиком планом розкладом расписанию правилам закону"
-)
-_TIME_PREPOSITIONS = _w("on am le el il в у in la por di")
-_TIME_WORDS = {
-    "en": _w(
-        "monday tuesday wednesday thursday friday saturday sunday yesterday today morning "
-        "afternoon evening night"
-    ),
-    "fr": _w("lundi mardi mercredi jeudi vendredi samedi dimanche hier soir matin après-midi"),
-    "de": _w(
-        "montag dienstag mittwoch donnerstag freitag samstag sonntag gestern abend morgen "
-        "mittag nachmittag vormittag abends"
-    ),
-    "es": _w("lunes martes miércoles jueves viernes sábado domingo ayer tarde noche"),
-    "it": _w(
-        "lunedì martedì mercoledì giovedì venerdì sabato domenica ieri sera mattina pomeriggio"
-    ),
-    "uk": _w(
-        "понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора ввечері вранці"
-    ),
-    "ru": _w("понедельник вторник среду четверг пятницу субботу воскресенье вчера вечером утром"),
-}
-# First letters of the verbs of saying, to skip morphology for most words; "йде" is
-# "йдеться" (the lemma "йтися" begins otherwise).
-_LEMMA_PREFIXES = {
-    language: frozenset(lemma[:3] for lemma in LEXICONS[language].lemmas) | {"йде"}
-    for language in ("uk", "ru")
-}
+
+
 _EXTRACTORS: dict[str, ClaimExtractor] = {}
 
 

@@ -327,6 +327,64 @@ _RU = Lexicon(
     determiners=frozenset(),
 )
 
+# -- words the shared rules consult, whatever the language ------------------------
+
+ITALIAN_ORDINAL_BEFORE = _w("il al del nel dal un lo la in per ogni col è arrivato arrivata posto")
+ITALIAN_ORDINAL_AFTER = _w("luogo tempo posto piano turno giorno anno")
+SPANISH_AGREE = _w("está están estoy estamos estaba estaban estar muy no totalmente mostró se")
+# Words that open reported content right after a verb of saying, so the speaker is not
+# there: subject pronouns (not in German, Ukrainian and Russian, where "sagte er",
+# "сказал он" are the usual inversion) and infinitive markers.
+CONTENT_STARTS = {
+    "en": _w("he she they it we i to"),
+    "fr": _w("il elle ils elles nous je avoir être"),
+    "es": _w("haber ser"),
+    "it": _w("di aver avere essere"),
+    "de": frozenset[str](),
+    "uk": frozenset[str](),
+    "ru": frozenset[str](),
+}
+PREPOSITIONS = {
+    "en": _w("in at on to for with by from during after before outside inside"),
+    "fr": _w("à au aux en dans pour par avec lors après avant sur devant"),
+    "es": _w("a en con por para durante tras ante sobre"),
+    "it": _w("a in con per durante dopo su davanti"),
+    "de": _w("in im am an auf bei nach vor mit"),
+    "uk": _w("у в на з із до по для під після під час"),
+    "ru": _w("в во на с со до по для под после"),
+}
+TELL = _w("told tells tell")
+# Participles that say something only with the next word: "ha fatto sapere".
+COMPLETIONS = {"fatto": "sapere", "fait": "savoir", "fanno": "sapere", "fa": "sapere"}
+FAREWELLS = _w("goodbye farewell adieu adiós addio")
+# Heads of phrases after "according to" that name a rule followed, not a speaker.
+NOT_SPEAKERS = _w(
+    "vraisemblance probabilité plan plans schedule timetable rules regulations law horaires "
+    "calendrier règles loi programme prévu fahrplan regeln gesetz horario calendario reglas "
+    "ley orario regole legge графіком графиком планом розкладом расписанию правилам закону"
+)
+TIME_PREPOSITIONS = _w("on am le el il в у in la por di")
+TIME_WORDS = {
+    "en": _w(
+        "monday tuesday wednesday thursday friday saturday sunday yesterday today morning "
+        "afternoon evening night"
+    ),
+    "fr": _w("lundi mardi mercredi jeudi vendredi samedi dimanche hier soir matin après-midi"),
+    "de": _w(
+        "montag dienstag mittwoch donnerstag freitag samstag sonntag gestern abend morgen "
+        "mittag nachmittag vormittag abends"
+    ),
+    "es": _w("lunes martes miércoles jueves viernes sábado domingo ayer tarde noche"),
+    "it": _w(
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica ieri sera mattina pomeriggio"
+    ),
+    "uk": _w(
+        "понеділок вівторок середу четвер п'ятницю пʼятницю суботу неділю вчора ввечері вранці"
+    ),
+    "ru": _w("понедельник вторник среду четверг пятницу субботу воскресенье вчера вечером утром"),
+}
+
+
 LEXICONS: dict[str, Lexicon] = {
     "en": _EN,
     "fr": _FR,
@@ -337,4 +395,8 @@ LEXICONS: dict[str, Lexicon] = {
     "ru": _RU,
 }
 
-__all__ = ["LEXICONS", "Lexicon"]
+__all__ = [
+    "COMPLETIONS", "CONTENT_STARTS", "FAREWELLS", "ITALIAN_ORDINAL_AFTER",
+    "ITALIAN_ORDINAL_BEFORE", "LEXICONS", "NOT_SPEAKERS", "PREPOSITIONS", "SPANISH_AGREE",
+    "TELL", "TIME_PREPOSITIONS", "TIME_WORDS", "Lexicon",
+]  # fmt: skip
