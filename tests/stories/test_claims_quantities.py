@@ -72,6 +72,8 @@ def test_number_is_normalised_by_the_language_convention(
         ("не менее 5 000 гектаров", "ru", (5_000, "гектаров", "at least")),
         ("a 24-hour strike", "en", (24, "hour", None)),
         ("10km", "en", (10, "km", None)),
+        ("около 2,3 млн. тонн", "ru", (2_300_000, "тонн", "about")),
+        ("über 5 Mio. Euro", "de", (5_000_000, "EUR", "more than")),
     ],
 )
 def test_quantity_value_unit_and_qualifier(

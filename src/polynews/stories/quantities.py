@@ -328,15 +328,19 @@ def _quantity(
         elif first in rules.scales and (
             first not in {"m", "k"} or not scale.group().startswith(" ")
         ):
+            # "m" and "k" count only glued to the number ("$38m", "10k"), not "10 m".
             value *= rules.scales[first]
-            position += len(scale.group()) - len(scale.group(1)) + len(scale.group(1).split()[0])
-            if sentence[position : position + 1] == ".":
-                position += 1
+            position += scale.start(1) + len(first)
+            following = re.match(r"\.\s+([^\W\d_]+)", sentence[position:])
+            if following and (
+                following.group(1)[0].islower()
+                or following.group(1).lower() in rules.currencies
+                or language == "de"  # nouns are capitalised: "5 Mio. Euro", "2 Mrd. Tonnen"
+            ):
+                position += 1  # "2,3 млн. тонн", not the full stop ending a sentence
     unit_end = position
     if unit is None:
         unit, unit_end = _unit(sentence, position, rules, language)
-    elif sentence[position:].lower().lstrip().startswith(("euros", "dollars")):
-        unit_end = position  # "€5 euros" does not happen; keep the symbol
     qualifier, qualifier_start = _qualifier(before, rules, language, is_verb)
     if qualifier_start is not None:
         start = qualifier_start
