@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +32,8 @@ QUALITY_REVISION = "q2"
 """Bumped whenever the quality layer changes output, so the memory misses old results."""
 
 STATUSES = ("translated", "original", "no_engine", "failed")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -354,33 +357,95 @@ def translate_pending(
     backoff: float = 1.0,
     retry_failed: bool = True,
     on_progress: Any = None,
+    deadline: float | None = None,
 ) -> dict[str, dict[str, int]]:
     """The pipeline's translate stage: give every published article a row per site language.
 
     Articles are grouped by direction and sent in batches of about ``batch_segments``
     segments (one engine process per hop per batch, not per article). A batch whose
     engine keeps failing marks its articles ``failed`` with the error and the stage goes
-    on; a later pass retries them. Returns ``{lang: {status: count}}`` for this pass.
+    on; a later pass retries them. With ``deadline`` (a :func:`time.monotonic` time) the
+    stage stops there, even inside an engine call that does not answer: the articles
+    not done yet keep no row and wait for the next pass. Returns ``{lang: {status:
+    count}}`` for this pass.
     """
     counts: dict[str, dict[str, int]] = {}
-
-    def bump(lang: str, status: str, n: int = 1) -> None:
-        counts.setdefault(lang, {}).setdefault(status, 0)
-        counts[lang][status] += n
-
-    for target in languages:
-        by_source: dict[str | None, list[_Pending]] = {}
-        for item in _untranslated(engine, target, retry_failed=retry_failed):
-            by_source.setdefault(item.language, []).append(item)
-        for source, items in by_source.items():
-            statuses = _translate_group(
-                engine, translator, items, source, target, batch_segments, retries, backoff
-            )
-            for status in statuses:
-                bump(target, status)
-            if on_progress is not None:
-                on_progress(len(items))
+    budget = _Budget(deadline)
+    try:
+        for target in languages:
+            by_source: dict[str | None, list[_Pending]] = {}
+            for item in _untranslated(engine, target, retry_failed=retry_failed):
+                by_source.setdefault(item.language, []).append(item)
+            for source, items in by_source.items():
+                statuses: list[str] = []
+                try:
+                    _translate_group(
+                        engine, translator, items, source, target, batch_segments, retries,
+                        backoff, budget, statuses,
+                    )  # fmt: skip
+                finally:
+                    for status in statuses:
+                        counts.setdefault(target, {}).setdefault(status, 0)
+                        counts[target][status] += 1
+                    if on_progress is not None and statuses:
+                        on_progress(len(statuses))
+    except _OutOfTime:
+        log.warning(
+            "translate budget spent stage=translate done=%d; the rest waits for the next pass",
+            sum(n for by_status in counts.values() for n in by_status.values()),
+        )
     return counts
+
+
+class _OutOfTime(Exception):
+    """The translate stage's time budget is spent (never leaves this module)."""
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """The deadline of one translate stage (None: no limit)."""
+
+    deadline: float | None
+
+    def check(self) -> None:
+        """Raise _OutOfTime once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise _OutOfTime
+
+    def sleep(self, seconds: float) -> None:
+        """Wait before a retry, unless the wait would end past the deadline."""
+        if self.deadline is not None and time.monotonic() + seconds >= self.deadline:
+            raise _OutOfTime
+        time.sleep(seconds)
+
+    def call(self, fn: Callable[[], _T]) -> _T:
+        """``fn()``, or _OutOfTime when it has not returned by the deadline.
+
+        An engine call cannot be interrupted (a server that accepts and never answers, a
+        stuck process), so it runs in a daemon thread that is left behind at the
+        deadline; its late result only reaches the translation memory.
+        """
+        self.check()
+        if self.deadline is None:
+            return fn()
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, fn()))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=run, name="polynews-translate-call", daemon=True)
+        worker.start()
+        worker.join(max(0.0, self.deadline - time.monotonic()))
+        if not outcome:
+            log.warning("translate call abandoned at the deadline stage=translate")
+            raise _OutOfTime
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return cast(_T, value)
 
 
 def _translate_group(
@@ -392,49 +457,56 @@ def _translate_group(
     batch_segments: int,
     retries: int,
     backoff: float,
-) -> list[str]:
+    budget: _Budget,
+    statuses: list[str],
+) -> None:
+    """Translate one direction's articles, appending each outcome to ``statuses``."""
     blank: dict[str, Any] = {"engine": None, "engine_version": None, "route": None, "title": None}
     if not source:
         for item in items:
-            if item.status == "failed":
-                continue  # nothing changed; rewriting would only churn the search index
-            _write_translation(
-                engine, item.id, target, status="failed", paragraphs=None,
-                error="the article's language is unknown; run language detection first", **blank,
-            )  # fmt: skip
-        return ["failed"] * len(items)
+            if item.status != "failed":  # else nothing changed; rewriting would churn the index
+                _write_translation(
+                    engine, item.id, target, status="failed", paragraphs=None,
+                    error="the article's language is unknown; run language detection first",
+                    **blank,
+                )  # fmt: skip
+            statuses.append("failed")
+        return
     if source == target:
         for item in items:
             _write_translation(
                 engine, item.id, target, status="original", paragraphs=None, error=None, **blank
             )
-        return ["original"] * len(items)
+            statuses.append("original")
+        return
     route = translator.route(source, target)
     if route is None:
         for item in items:
-            if item.status == "no_engine":
-                continue  # still none; leave the row (and the search index) alone
-            _write_translation(
-                engine, item.id, target, status="no_engine", paragraphs=None,
-                error=f"no configured engine translates {source}->{target}", **blank,
-            )  # fmt: skip
-        return ["no_engine"] * len(items)
-    statuses: list[str] = []
+            if item.status != "no_engine":  # else still none; leave the row and index alone
+                _write_translation(
+                    engine, item.id, target, status="no_engine", paragraphs=None,
+                    error=f"no configured engine translates {source}->{target}", **blank,
+                )  # fmt: skip
+            statuses.append("no_engine")
+        return
     for batch in _batches(items, batch_segments):
+        if len(batch) == 1:
+            statuses += _translate_batch_rows(
+                engine, translator, batch, source, target, route, retries, backoff, budget
+            )
+            continue
         done = _translate_batch_rows(
-            engine, translator, batch, source, target, route, retries, backoff
-        )
-        if len(batch) > 1 and "failed" in done:
-            # One article can break a whole batch; give each its own chance (once, no retries).
-            done = [
-                status
-                for item in batch
-                for status in _translate_batch_rows(
-                    engine, translator, [item], source, target, route, 0, backoff
-                )
-            ]
-        statuses += done
-    return statuses
+            engine, translator, batch, source, target, route, retries, backoff, budget,
+            write_failures=False,
+        )  # fmt: skip
+        if done:
+            statuses += done
+            continue
+        # One article can break a whole batch; give each its own chance (once, no retries).
+        for item in batch:
+            statuses += _translate_batch_rows(
+                engine, translator, [item], source, target, route, 0, backoff, budget
+            )
 
 
 def _batches(items: list[_Pending], max_segments: int) -> Iterator[list[_Pending]]:
@@ -461,13 +533,21 @@ def _translate_batch_rows(
     route: Route,
     retries: int,
     backoff: float,
+    budget: _Budget,
+    *,
+    write_failures: bool = True,
 ) -> list[str]:
+    """Translate a batch and write its rows; returns their statuses.
+
+    When the engine keeps failing, the rows are written ``failed`` (or, without
+    ``write_failures``, nothing is written and the list is empty).
+    """
     segments = [s for item in batch for s in (item.title, *item.paragraphs)]
     delay = backoff
     error = ""
     for attempt in range(retries + 1):
         try:
-            result = translator.translate_texts(segments, source, target)
+            result = budget.call(lambda: translator.translate_texts(segments, source, target))
         except TranslateError as exc:
             error = str(exc)
             log.warning(
@@ -475,7 +555,7 @@ def _translate_batch_rows(
                 target, route.label, len(batch), attempt + 1, exc,
             )  # fmt: skip
             if attempt < retries:
-                time.sleep(delay)
+                budget.sleep(delay)
                 delay *= 2
             continue
         if result is None:  # the route vanished between lookup and call
@@ -495,6 +575,8 @@ def _translate_batch_rows(
             target, route.label, len(batch), len(segments), result.memory_hits,
         )  # fmt: skip
         return ["translated"] * len(batch)
+    if not write_failures:
+        return []
     for item in batch:
         _write_translation(
             engine, item.id, target, status="failed", engine=route.engine,
