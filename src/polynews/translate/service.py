@@ -365,30 +365,31 @@ def translate_pending(
     segments (one engine process per hop per batch, not per article). A batch whose
     engine keeps failing marks its articles ``failed`` with the error and the stage goes
     on; a later pass retries them. With ``deadline`` (a :func:`time.monotonic` time) the
-    stage stops there, even inside an engine call that does not answer: the articles
-    not done yet keep no row and wait for the next pass. Returns ``{lang: {status:
-    count}}`` for this pass.
+    stage stops there, even inside an engine call that does not answer: articles not done
+    yet keep no row and wait for the next pass (the rows of the direction in progress are
+    then missing from the counts). Returns ``{lang: {status: count}}`` for this pass.
     """
     counts: dict[str, dict[str, int]] = {}
     budget = _Budget(deadline)
+
+    def bump(lang: str, status: str, n: int = 1) -> None:
+        counts.setdefault(lang, {}).setdefault(status, 0)
+        counts[lang][status] += n
+
     try:
         for target in languages:
             by_source: dict[str | None, list[_Pending]] = {}
             for item in _untranslated(engine, target, retry_failed=retry_failed):
                 by_source.setdefault(item.language, []).append(item)
             for source, items in by_source.items():
-                statuses: list[str] = []
-                try:
-                    _translate_group(
-                        engine, translator, items, source, target, batch_segments, retries,
-                        backoff, budget, statuses,
-                    )  # fmt: skip
-                finally:
-                    for status in statuses:
-                        counts.setdefault(target, {}).setdefault(status, 0)
-                        counts[target][status] += 1
-                    if on_progress is not None and statuses:
-                        on_progress(len(statuses))
+                statuses = _translate_group(
+                    engine, translator, items, source, target, batch_segments, retries, backoff,
+                    budget,
+                )  # fmt: skip
+                for status in statuses:
+                    bump(target, status)
+                if on_progress is not None:
+                    on_progress(len(items))
     except _OutOfTime:
         log.warning(
             "translate budget spent stage=translate done=%d; the rest waits for the next pass",
@@ -458,55 +459,50 @@ def _translate_group(
     retries: int,
     backoff: float,
     budget: _Budget,
-    statuses: list[str],
-) -> None:
-    """Translate one direction's articles, appending each outcome to ``statuses``."""
+) -> list[str]:
     blank: dict[str, Any] = {"engine": None, "engine_version": None, "route": None, "title": None}
     if not source:
         for item in items:
-            if item.status != "failed":  # else nothing changed; rewriting would churn the index
-                _write_translation(
-                    engine, item.id, target, status="failed", paragraphs=None,
-                    error="the article's language is unknown; run language detection first",
-                    **blank,
-                )  # fmt: skip
-            statuses.append("failed")
-        return
+            if item.status == "failed":
+                continue  # nothing changed; rewriting would only churn the search index
+            _write_translation(
+                engine, item.id, target, status="failed", paragraphs=None,
+                error="the article's language is unknown; run language detection first", **blank,
+            )  # fmt: skip
+        return ["failed"] * len(items)
     if source == target:
         for item in items:
             _write_translation(
                 engine, item.id, target, status="original", paragraphs=None, error=None, **blank
             )
-            statuses.append("original")
-        return
+        return ["original"] * len(items)
     route = translator.route(source, target)
     if route is None:
         for item in items:
-            if item.status != "no_engine":  # else still none; leave the row and index alone
-                _write_translation(
-                    engine, item.id, target, status="no_engine", paragraphs=None,
-                    error=f"no configured engine translates {source}->{target}", **blank,
-                )  # fmt: skip
-            statuses.append("no_engine")
-        return
+            if item.status == "no_engine":
+                continue  # still none; leave the row (and the search index) alone
+            _write_translation(
+                engine, item.id, target, status="no_engine", paragraphs=None,
+                error=f"no configured engine translates {source}->{target}", **blank,
+            )  # fmt: skip
+        return ["no_engine"] * len(items)
+    statuses: list[str] = []
     for batch in _batches(items, batch_segments):
-        if len(batch) == 1:
-            statuses += _translate_batch_rows(
-                engine, translator, batch, source, target, route, retries, backoff, budget
-            )
-            continue
+        budget.check()
         done = _translate_batch_rows(
-            engine, translator, batch, source, target, route, retries, backoff, budget,
-            write_failures=False,
-        )  # fmt: skip
-        if done:
-            statuses += done
-            continue
-        # One article can break a whole batch; give each its own chance (once, no retries).
-        for item in batch:
-            statuses += _translate_batch_rows(
-                engine, translator, [item], source, target, route, 0, backoff, budget
-            )
+            engine, translator, batch, source, target, route, retries, backoff, budget
+        )
+        if len(batch) > 1 and "failed" in done:
+            # One article can break a whole batch; give each its own chance (once, no retries).
+            done = [
+                status
+                for item in batch
+                for status in _translate_batch_rows(
+                    engine, translator, [item], source, target, route, 0, backoff, budget
+                )
+            ]
+        statuses += done
+    return statuses
 
 
 def _batches(items: list[_Pending], max_segments: int) -> Iterator[list[_Pending]]:
@@ -534,14 +530,7 @@ def _translate_batch_rows(
     retries: int,
     backoff: float,
     budget: _Budget,
-    *,
-    write_failures: bool = True,
 ) -> list[str]:
-    """Translate a batch and write its rows; returns their statuses.
-
-    When the engine keeps failing, the rows are written ``failed`` (or, without
-    ``write_failures``, nothing is written and the list is empty).
-    """
     segments = [s for item in batch for s in (item.title, *item.paragraphs)]
     delay = backoff
     error = ""
@@ -575,8 +564,6 @@ def _translate_batch_rows(
             target, route.label, len(batch), len(segments), result.memory_hits,
         )  # fmt: skip
         return ["translated"] * len(batch)
-    if not write_failures:
-        return []
     for item in batch:
         _write_translation(
             engine, item.id, target, status="failed", engine=route.engine,
