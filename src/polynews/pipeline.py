@@ -148,7 +148,7 @@ class Pipeline:
             error if isinstance(error, Exception) and not isinstance(error, PolynewsError) else None
         )
         log.warning(
-            "%s failed source_id=%s article_id=%s url=%s kind=%s error=%s stage=%s",
+            "%s error source_id=%s article_id=%s url=%s kind=%s error=%s stage=%s",
             "article" if article_id is not None else "source",
             source_id,
             article_id,
