@@ -202,6 +202,8 @@ class Pipeline:
         without ``conn``."""
         if conn is not None:
             store.mark_failed(conn, article_id, error_text(error), retry=retry)
+            if source_id is None:
+                source_id = store.source_of(conn, article_id)
             self._record(
                 stage, error, source_id=source_id, url=url, article_id=article_id,
                 kind=kind, conn=conn,
@@ -214,7 +216,11 @@ class Pipeline:
                 )
         except Exception:
             log.exception(
-                "could not record a failed article article_id=%s stage=%s", article_id, stage
+                "could not mark an article failed article_id=%s stage=%s", article_id, stage
+            )
+            # The row itself is refused: at least keep the event, against the source too.
+            self._record(
+                stage, error, source_id=source_id, url=url, article_id=article_id, kind=kind
             )
 
     def _write_each(
@@ -495,9 +501,8 @@ class Pipeline:
     def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
         def write(conn: Connection, outcome: PageAnalysis) -> bool:
             if outcome.error is not None:
-                source_id = store.source_of(conn, outcome.article_id)
                 self._fail_article(
-                    "extract", outcome.article_id, source_id, None, outcome.error,
+                    "extract", outcome.article_id, None, None, outcome.error,
                     retry=False, conn=conn, kind="ExtractError",
                 )  # fmt: skip
                 return False
