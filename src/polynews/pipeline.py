@@ -132,6 +132,7 @@ class Pipeline:
         url: str | None,
         article_id: int | None = None,
         kind: str | None = None,
+        status: int | None = None,
         reschedule_after: int | None = None,
         conn: Connection | None = None,
     ) -> None:
@@ -142,7 +143,8 @@ class Pipeline:
         """
         kind = kind or (type(error).__name__ if isinstance(error, BaseException) else "Error")
         message = error_text(error)
-        status = error.status if isinstance(error, HTTPStatusError) else None
+        if status is None and isinstance(error, HTTPStatusError):
+            status = error.status
         # A surprise (not one of our own errors) is logged with its traceback: it is a bug.
         trace = (
             error if isinstance(error, Exception) and not isinstance(error, PolynewsError) else None
@@ -339,6 +341,7 @@ class Pipeline:
                     kind="ParseWarning",
                     source_id=source.id,
                     url=source.url,
+                    status=result.status,
                     conn=conn,
                 )
         return new, len(keyed), left

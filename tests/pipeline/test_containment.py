@@ -257,3 +257,18 @@ def test_a_database_error_on_one_row_fails_only_that_row(
     assert row.attempts == 2 and row.error and "poisoned row refused" in row.error
     assert len(page_events) == 2
     engine.dispose()
+
+
+def test_a_damaged_feed_is_kept_with_a_warning_and_its_status(
+    tmp_path: Path, fresh_site: Site
+) -> None:
+    body = rss(fresh_site.base_url, [960]).replace(b"</channel></rss>", b"<item><title>cut")
+    fresh_site.serve("/damaged.xml", Answer(200, body, (RSS_TYPE,)))
+    settings = pipeline_settings(tmp_path)
+    engine = register(settings, ("feed", fresh_site.url("/damaged.xml")))
+    run(settings)
+    source = source_store.get_source(engine, fresh_site.url("/damaged.xml"))
+    assert statuses(engine)[fresh_site.good_url(960)] == "ready"
+    assert source.last_error and "damaged" in source.last_error
+    assert source.last_status == 200  # the warning does not erase the answer's status
+    engine.dispose()
