@@ -392,9 +392,9 @@ SETTINGS: tuple[Setting, ...] = (
         "max_new_entries_per_source",
         int,
         500,
-        "New entries taken from one feed or sitemap per pass, newest first; the rest are "
-        "taken on the next passes (the source is read again at once), so one huge source "
-        "cannot hold back the others.",
+        "New entries taken from one feed or sitemap per pass, newest first, and pages "
+        "fetched for one source per pass; the rest are taken on the next passes (the source "
+        "is read again at once), so one huge source cannot hold back the others.",
         validate=_positive,
     ),
     Setting(
