@@ -499,7 +499,9 @@ class Pipeline:
         self._store_analyses(outcomes, report)
         self.progress.advance("analyse", len(jobs))
         if publish:
-            self.dedup_pending(report)
+            # Publishing now is a head start; the dedup stage at the end of the pass is
+            # the one that must run, so a failure here only waits for it.
+            await self._stage("dedup", self._dedup_stage, report)
 
     def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
         def write(conn: Connection, outcome: PageAnalysis) -> bool:
@@ -555,11 +557,18 @@ class Pipeline:
                 threshold=self.settings.near_duplicate_threshold, num_perm=self._num_perm
             )
             for row in store.fingerprints(self.engine):
+                try:
+                    signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
+                except PolynewsError as exc:  # a damaged row still counts by URL and hash
+                    log.warning(
+                        "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
+                    )
+                    signature = None
                 index.add(
                     row.id,
                     canonical_url=row.canonical_url,
                     text_hash=row.content_hash,
-                    signature=dedup.signature_from_bytes(row.minhash) if row.minhash else None,
+                    signature=signature,
                 )
             self._index = index
         return self._index

@@ -272,3 +272,22 @@ def test_a_damaged_feed_is_kept_with_a_warning_and_its_status(
     assert source.last_error and "damaged" in source.last_error
     assert source.last_status == 200  # the warning does not erase the answer's status
     engine.dispose()
+
+
+def test_a_damaged_stored_fingerprint_does_not_stop_dedup(tmp_path: Path, fresh_site: Site) -> None:
+    settings = pipeline_settings(tmp_path)
+    engine = register(settings, ("feed", fresh_site.url("/good/feed.xml")))
+    run(settings)
+    with engine.begin() as conn:  # one stored signature is garbage (a bad disk, a bad restore)
+        conn.execute(
+            articles.update()
+            .where(articles.c.url == fresh_site.good_url(0))
+            .values(minhash=b"not a signature")
+        )
+    fresh_site.serve("/more.xml", Answer(200, rss(fresh_site.base_url, [970, 971]), (RSS_TYPE,)))
+    source_store.add_source(engine, kind="feed", url=fresh_site.url("/more.xml"))
+    report = run(settings)
+    assert report.ready == 2
+    published = statuses(engine)
+    assert published[fresh_site.good_url(970)] == published[fresh_site.good_url(971)] == "ready"
+    engine.dispose()
