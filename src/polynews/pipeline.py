@@ -151,7 +151,7 @@ class Pipeline:
         )
         log.warning(
             "%s error source_id=%s article_id=%s url=%s kind=%s error=%s stage=%s",
-            "article" if article_id is not None else "source",
+            "article" if article_id is not None else "source" if source_id is not None else "stage",
             source_id,
             article_id,
             url,
@@ -685,8 +685,7 @@ class Pipeline:
         """Run a whole-store stage; its failure is recorded and the next stage still runs."""
         try:
             await run(report)
-        except Exception as exc:
-            log.exception("stage failed stage=%s", name)
+        except Exception as exc:  # logged with its traceback by _record
             self._record(name, exc, source_id=None, url=None)
 
     def index(self, report: RunReport) -> None:
