@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +22,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from polynews.config import Settings
-from polynews.demo.corpus import GroundTruth, demo_sources, ground_truth
+from polynews.demo.corpus import (
+    HUGE_FEED,
+    GroundTruth,
+    copycat_target,
+    copycat_url,
+    demo_sources,
+    ground_truth,
+)
 from polynews.demo.server import DemoServer
 from polynews.pipeline import run_pass
 from polynews.store import articles as article_store
@@ -122,6 +130,8 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
             text = (row.title or "") + (row.paragraphs or "")
             assert "polynews-xss" not in text and "onerror" not in text.lower()
 
+    _check_new_hostile_classes(engine, settings, newsroom.base_url)
+
     # Every published article has one row per site language, and en/es/fr/it cover each other.
     with engine.connect() as conn:
         trans = conn.execute(
@@ -142,6 +152,31 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
         elif row.lang == "de":
             assert row.status == "no_engine"
     engine.dispose()
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def _check_new_hostile_classes(engine: Engine, settings: Settings, base: str) -> None:
+    """The hostile classes of issue 7: provenance, the huge feed, unencodable text."""
+    with engine.connect() as conn:
+        rows = {r.url: r for r in conn.execute(select(articles))}
+    # A page claiming the real article's URL as its canonical neither suppresses it nor
+    # takes its URL: the real one is published, not a duplicate.
+    target = rows[copycat_target(base)]
+    assert (target.status, target.duplicate_of) == ("ready", None)
+    copycat = rows.get(copycat_url(base))
+    if copycat is not None and copycat.status == "ready":
+        assert copycat.canonical_url != target.url
+    # A feed of thousands of entries gives one pass no more than the cap.
+    huge = source_store.get_source(engine, base + HUGE_FEED)
+    taken = [r for r in rows.values() if r.source_id == huge.id]
+    assert len(taken) == settings.max_new_entries_per_source
+    assert all(r.status in ("failed", "discovered") and r.error for r in taken)
+    # Nothing stored holds a lone surrogate or a C0 control character.
+    for row in rows.values():
+        for value in (row.title, row.feed_title, row.paragraphs, row.author, row.feed_author):
+            assert not _UNSTORABLE.search(value or ""), (row.url, value)
 
 
 def test_second_pass_changes_nothing(settings: Settings, newsroom: DemoServer) -> None:

@@ -406,6 +406,23 @@ SETTINGS: tuple[Setting, ...] = (
         "of Apertium processes already keeps about 1.5 cores busy.",
         validate=_non_negative,
     ),
+    Setting(
+        "max_new_entries_per_source",
+        int,
+        500,
+        "New entries taken from one feed or sitemap per pass, newest first, and pages "
+        "fetched for one source per pass; the rest are taken on the next passes (the source "
+        "is read again at once), so one huge source cannot hold back the others.",
+        validate=_positive,
+    ),
+    Setting(
+        "translation_time_budget",
+        float,
+        300.0,
+        "Seconds one pass may spend translating; what is left waits for the next pass, so a "
+        "slow or dead translation engine never holds back fetching or publication.",
+        validate=_positive,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -7,23 +7,34 @@ Each stage reads articles in one status and moves them to the next in its own
 transaction, so the process can be killed at any point and started again: nothing is
 lost (every transition is committed with its data) and nothing is duplicated (article
 URLs are unique; the dedup index is rebuilt from stored fingerprints).
+
+A failure belongs to one source or one article: whatever it raises (a fetch or parse
+error, a bug, a row the database refuses) is recorded against it (an event, the
+source's ``last_error``, the article's error and attempts) and the pass goes on.
+
+Fairness: a pass takes at most ``max_new_entries_per_source`` new entries from a source
+and fetches pages taking turns between sources; each fetched chunk is analysed, deduped
+and indexed at once, so the originals of a small source are published while a big one
+is still being fetched. Translation comes last, within ``translation_time_budget``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from polynews import dedup
 from polynews.config import Settings
-from polynews.errors import FetchError, HTTPStatusError, ParseError, PolynewsError
+from polynews.errors import FetchError, HTTPStatusError, PolynewsError
 from polynews.executor import StageExecutor, create_executor
 from polynews.ingest.analyse import PageAnalysis, PageJob, analyse_page
 from polynews.ingest.feeds import parse_feed
@@ -41,10 +52,15 @@ from polynews.translate.service import Translator, translate_pending
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 # Passes that may try one page before it fails for good.
 MAX_ATTEMPTS = 3
 MAX_CHILD_SITEMAPS = 50
 FETCH_CHUNK = 200
+# Longest error message stored against a source or an article.
+MAX_ERROR_CHARS = 2000
 
 
 @dataclass
@@ -87,6 +103,139 @@ class Pipeline:
         self._index: dedup.ArticleIndex | None = None
         self._num_perm = 128
 
+    # -- recording failures ---------------------------------------------------------------
+
+    def _record(
+        self,
+        stage: str,
+        error: BaseException | str,
+        *,
+        source_id: int | None,
+        url: str | None,
+        article_id: int | None = None,
+        kind: str | None = None,
+        status: int | None = None,
+        reschedule_after: int | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """Record an error event against its source (and article) and log it.
+
+        With ``conn`` the event joins that transaction; without, it gets its own, and a
+        failure to record it is logged, never raised: recording must not stop a pass.
+        """
+        kind = kind or (type(error).__name__ if isinstance(error, BaseException) else "Error")
+        message = error_text(error)
+        if status is None and isinstance(error, HTTPStatusError):
+            status = error.status
+        # A surprise (not one of our own errors) is logged with its traceback: it is a bug.
+        trace = (
+            error if isinstance(error, Exception) and not isinstance(error, PolynewsError) else None
+        )
+        log.warning(
+            "%s error source_id=%s article_id=%s url=%s kind=%s error=%s stage=%s",
+            "article" if article_id is not None else "source" if source_id is not None else "stage",
+            source_id,
+            article_id,
+            url,
+            kind,
+            message,
+            stage,
+            exc_info=trace,
+        )
+
+        def write(c: Connection) -> None:
+            source_store.record_error(
+                c,
+                stage=stage,
+                kind=kind,
+                message=message,
+                source_id=source_id,
+                article_id=article_id,
+                url=url,
+                status=status,
+                reschedule_after=reschedule_after,
+            )
+
+        if conn is not None:
+            write(conn)
+            return
+        try:
+            with self.engine.begin() as own:
+                write(own)
+        except Exception:
+            log.exception(
+                "could not record an error source_id=%s article_id=%s stage=%s",
+                source_id,
+                article_id,
+                stage,
+            )
+
+    def _fail_article(
+        self,
+        stage: str,
+        article_id: int,
+        source_id: int | None,
+        url: str | None,
+        error: BaseException | str,
+        *,
+        retry: bool,
+        conn: Connection | None = None,
+        kind: str | None = None,
+    ) -> None:
+        """Mark one article failed (or left for a later pass) and record why; never raises
+        without ``conn``."""
+        if conn is not None:
+            store.mark_failed(conn, article_id, error_text(error), retry=retry)
+            if source_id is None:
+                source_id = store.source_of(conn, article_id)
+            self._record(
+                stage, error, source_id=source_id, url=url, article_id=article_id,
+                kind=kind, conn=conn,
+            )  # fmt: skip
+            return
+        try:
+            with self.engine.begin() as own:
+                self._fail_article(
+                    stage, article_id, source_id, url, error, retry=retry, conn=own, kind=kind
+                )
+        except Exception:
+            log.exception(
+                "could not mark an article failed article_id=%s stage=%s", article_id, stage
+            )
+            # The row itself is refused: at least keep the event, against the source too.
+            self._record(
+                stage, error, source_id=source_id, url=url, article_id=article_id, kind=kind
+            )
+
+    def _write_each(
+        self,
+        items: Sequence[T],
+        write: Callable[[Connection, T], R],
+        failed: Callable[[T, Exception], None],
+    ) -> list[R]:
+        """Write every item in one transaction; should that fail, write each in its own.
+
+        So a row the database refuses (or any error while writing it) is rolled back and
+        handed to ``failed``, and every other item is still written. Returns what
+        ``write`` returned for the items that were written, in order.
+        """
+        if not items:
+            return []
+        try:
+            with self.engine.begin() as conn:
+                return [write(conn, item) for item in items]
+        except Exception:
+            if len(items) > 1:
+                log.info("writing one by one items=%d stage=store", len(items))
+        done: list[R] = []
+        for item in items:
+            try:
+                with self.engine.begin() as conn:
+                    done.append(write(conn, item))
+            except Exception as exc:
+                failed(item, exc)
+        return done
+
     # -- stage 1: sources ---------------------------------------------------------------
 
     async def fetch_sources(self, report: RunReport, *, force: bool = False) -> None:
@@ -102,52 +251,82 @@ class Pipeline:
         await asyncio.gather(*(one(s) for s in due))
 
     async def _fetch_source(self, source: Source, report: RunReport) -> None:
+        """Fetch one source and store what it lists; whatever fails is recorded against it."""
         try:
             entries, result, warning = await self._source_entries(source)
-        except (FetchError, ParseError) as exc:
+            new, listed, left = self._store_source(source, entries, result, warning)
+        except Exception as exc:  # one source can never stop the pass
             report.source_errors += 1
-            self._record_source_error(source, exc)
+            self._record(
+                "sources",
+                exc,
+                source_id=source.id,
+                url=source.url,
+                reschedule_after=source.poll_interval or self.settings.poll_interval,
+            )
             return
+        report.discovered += new
+        log.info(
+            "source fetched source_id=%s url=%s status=%s entries=%d new=%d left=%d stage=sources",
+            source.id,
+            source.url,
+            result.status,
+            listed,
+            new,
+            left,
+        )
+
+    def _store_source(
+        self,
+        source: Source,
+        entries: list[FeedEntry],
+        result: FetchResult,
+        warning: str | None,
+    ) -> tuple[int, int, int]:
+        """Store the newest new entries (at most the per-source cap) and the fetch outcome.
+
+        Returns (entries stored, entries listed, new entries left for later passes). When
+        some are left, the source is due again at once and read without validators (a
+        304 would hide the entries still to take).
+        """
         keyed = _dedup_entries(entries)
+        cap = self.settings.max_new_entries_per_source
         with self.engine.begin() as conn:
-            new = store.add_discovered(conn, source.id, keyed)
+            known = store.known_urls(conn, (url for url, _ in keyed)) if len(keyed) > cap else set()
+            fresh = [(url, entry) for url, entry in keyed if url not in known]
+            taken = _newest(fresh, cap)
+            left = len(fresh) - len(taken)
+            new = store.add_discovered(conn, source.id, taken)
+            if left:
+                etag, last_modified = None, None
+            else:
+                # A 304 need not repeat the validators; keep the ones we sent.
+                etag = result.headers.get("etag") or (source.etag if result.not_modified else None)
+                last_modified = result.headers.get("last-modified") or (
+                    source.last_modified if result.not_modified else None
+                )
             source_store.record_fetch(
                 conn,
                 source,
                 status=result.status,
-                # A 304 need not repeat the validators; keep the ones we sent.
-                etag=result.headers.get("etag") or (source.etag if result.not_modified else None),
-                last_modified=result.headers.get("last-modified")
-                or (source.last_modified if result.not_modified else None),
+                etag=etag,
+                last_modified=last_modified,
                 new_articles=new,
                 default_interval=self.settings.poll_interval,
+                next_fetch_in=0 if left else None,
             )
             if warning:
                 # The source worked only in part (a damaged feed): say so against it.
-                source_store.record_error(
-                    conn,
-                    stage="sources",
+                self._record(
+                    "sources",
+                    f"{source.url}: {warning}",
                     kind="ParseWarning",
-                    message=f"{source.url}: {warning}",
                     source_id=source.id,
                     url=source.url,
                     status=result.status,
+                    conn=conn,
                 )
-                log.warning(
-                    "source damaged source_id=%s url=%s warning=%s stage=sources",
-                    source.id,
-                    source.url,
-                    warning,
-                )
-        report.discovered += new
-        log.info(
-            "source fetched source_id=%s url=%s status=%s entries=%d new=%d stage=sources",
-            source.id,
-            source.url,
-            result.status,
-            len(keyed),
-            new,
-        )
+        return new, len(keyed), left
 
     async def _source_entries(
         self, source: Source
@@ -193,49 +372,29 @@ class Pipeline:
                     max_bytes=self.settings.max_decompressed_bytes,
                 )
                 entries.extend(sub.entries)
-            except (FetchError, ParseError) as exc:
-                problems.append(f"child sitemap {child_url} failed: {exc}")
+            except Exception as exc:  # one bad child sitemap spoils only itself
+                problems.append(f"child sitemap {child_url} failed: {error_text(exc)}")
         if source.language:
             entries = [_with_language(e, e.language or source.language) for e in entries]
         return entries, problems
 
-    def _record_source_error(self, source: Source, exc: PolynewsError) -> None:
-        status = exc.status if isinstance(exc, HTTPStatusError) else None
-        log.warning(
-            "source failed source_id=%s url=%s error=%s stage=sources",
-            source.id,
-            source.url,
-            exc,
-        )
-        with self.engine.begin() as conn:
-            source_store.record_error(
-                conn,
-                stage="sources",
-                kind=type(exc).__name__,
-                message=str(exc),
-                source_id=source.id,
-                url=source.url,
-                status=status,
-                reschedule_after=source.poll_interval or self.settings.poll_interval,
-            )
-
     # -- stage 2 and 3: fetch article pages, analyse them -----------------------------------
 
     async def fetch_articles(self, report: RunReport) -> None:
-        """Fetch discovered pages and analyse them as they arrive (fetching overlaps analysis)."""
+        """Fetch discovered pages, sources taking turns, and publish each chunk as it is
+        analysed (fetching overlaps analysis)."""
+        order = store.fetch_order(self.engine, per_source=self.settings.max_new_entries_per_source)
         analysing: set[asyncio.Task[None]] = set()
-        last_id = 0
-        total = _count(self.engine, ArticleStatus.DISCOVERED)
-        self.progress.start("pages", total)
-        self.progress.start("analyse", total)
-        while batch := store.pending(
-            self.engine, ArticleStatus.DISCOVERED, limit=FETCH_CHUNK, after_id=last_id
-        ):
-            last_id = batch[-1].id
+        self.progress.start("pages", len(order))
+        self.progress.start("analyse", len(order))
+        for start in range(0, len(order), FETCH_CHUNK):
+            batch = store.pending_by_ids(
+                self.engine, order[start : start + FETCH_CHUNK], ArticleStatus.DISCOVERED
+            )
             results = await asyncio.gather(*(self._fetch_page(a) for a in batch))
             jobs = self._store_pages(batch, results, report)
             self.progress.advance("pages", len(batch))
-            analysing.add(asyncio.create_task(self._analyse(jobs, report)))
+            analysing.add(asyncio.create_task(self._analyse(jobs, report, publish=True)))
             if len(analysing) >= 2:
                 done, analysing = await asyncio.wait(analysing, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -243,48 +402,55 @@ class Pipeline:
         for task in analysing:
             await task
 
-    async def _fetch_page(self, article: store.PendingArticle) -> FetchResult | FetchError:
+    async def _fetch_page(self, article: store.PendingArticle) -> FetchResult | Exception:
         try:
             return await self.fetcher.fetch(article.url, accept="html")
-        except FetchError as exc:
+        except Exception as exc:  # one page can never stop the pass
             return exc
 
     def _store_pages(
         self,
         batch: list[store.PendingArticle],
-        results: list[FetchResult | FetchError],
+        results: list[FetchResult | Exception],
         report: RunReport,
     ) -> list[PageJob]:
-        jobs: list[PageJob] = []
-        with self.engine.begin() as conn:
-            for article, result in zip(batch, results, strict=True):
-                if isinstance(result, FetchError):
-                    report.fetch_errors += 1
-                    retry = _worth_retrying(result) and article.attempts + 1 < MAX_ATTEMPTS
-                    store.mark_failed(conn, article.id, str(result), retry=retry)
-                    source_store.record_error(
-                        conn,
-                        stage="fetch",
-                        kind=type(result).__name__,
-                        message=str(result),
-                        source_id=article.source_id,
-                        article_id=article.id,
-                        url=article.url,
-                        status=getattr(result, "status", None),
-                    )
-                    log.warning(
-                        "page failed source_id=%s article_id=%s url=%s error=%s stage=fetch",
-                        article.source_id,
-                        article.id,
-                        article.url,
-                        result,
-                    )
-                    continue
-                raw_id = store.save_raw(conn, result)
-                store.mark_fetched(conn, article.id, raw_id)
-                report.fetched += 1
-                jobs.append(self._job(article, result))
+        def write(
+            conn: Connection, item: tuple[store.PendingArticle, FetchResult | Exception]
+        ) -> PageJob | None:
+            article, result = item
+            if isinstance(result, Exception):
+                self._fail_article(
+                    "fetch", article.id, article.source_id, article.url, result,
+                    retry=self._retry(article, result), conn=conn,
+                )  # fmt: skip
+                return None
+            raw_id = store.save_raw(conn, result)
+            store.mark_fetched(conn, article.id, raw_id)
+            return self._job(article, result)
+
+        def failed(
+            item: tuple[store.PendingArticle, FetchResult | Exception], exc: Exception
+        ) -> None:
+            article, _ = item
+            self._fail_article(
+                "fetch", article.id, article.source_id, article.url, exc,
+                retry=self._retry(article, exc),
+            )  # fmt: skip
+
+        done = self._write_each(list(zip(batch, results, strict=True)), write, failed)
+        jobs = [job for job in done if job is not None]
+        report.fetched += len(jobs)
+        report.fetch_errors += len(batch) - len(jobs)
         return jobs
+
+    @staticmethod
+    def _retry(article: store.PendingArticle, error: Exception) -> bool:
+        """Whether the article stays for a later pass (never past MAX_ATTEMPTS tries)."""
+        if article.attempts + 1 >= MAX_ATTEMPTS:
+            return False
+        # An error that is not a FetchError is a surprise (a bug, the database): it may
+        # well go away, and the attempts bound the cost of trying again.
+        return _worth_retrying(error) if isinstance(error, FetchError) else True
 
     def _job(self, article: store.PendingArticle, result: FetchResult) -> PageJob:
         return PageJob(
@@ -299,35 +465,46 @@ class Pipeline:
             num_perm=self._num_perm,
         )
 
-    async def _analyse(self, jobs: list[PageJob], report: RunReport) -> None:
+    async def _analyse(self, jobs: list[PageJob], report: RunReport, *, publish: bool) -> None:
+        """Analyse pages and store the outcomes; with ``publish``, dedup and index them."""
         if not jobs:
             return
-        outcomes = await self.executor.map(analyse_page, jobs)
+        try:
+            outcomes = await self.executor.map(analyse_page, jobs)
+        except Exception as exc:  # the executor itself broke (a worker died): fail the chunk
+            for job in jobs:
+                report.extract_errors += 1
+                self._fail_article(
+                    "extract", job.article_id, None, job.url, exc, retry=False,
+                )  # fmt: skip
+            return
         self._store_analyses(outcomes, report)
         self.progress.advance("analyse", len(jobs))
+        if publish:
+            # Publishing now is a head start; the dedup stage at the end of the pass is
+            # the one that must run, so a failure here only waits for it.
+            await self._stage("dedup", self._dedup_stage, report)
 
     def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
-        with self.engine.begin() as conn:
-            for outcome in outcomes:
-                if outcome.error is not None:
-                    report.extract_errors += 1
-                    store.mark_failed(conn, outcome.article_id, outcome.error)
-                    source_id = conn.execute(
-                        select(articles_table.c.source_id).where(
-                            articles_table.c.id == outcome.article_id
-                        )
-                    ).scalar()
-                    source_store.record_error(
-                        conn,
-                        stage="extract",
-                        kind="ExtractError",
-                        message=outcome.error,
-                        source_id=source_id,
-                        article_id=outcome.article_id,
-                    )
-                    continue
-                store.save_extraction(conn, outcome.article_id, outcome.fields)
+        def write(conn: Connection, outcome: PageAnalysis) -> bool:
+            if outcome.error is not None:
+                self._fail_article(
+                    "extract", outcome.article_id, None, None, outcome.error,
+                    retry=False, conn=conn, kind="ExtractError",
+                )  # fmt: skip
+                return False
+            store.save_extraction(conn, outcome.article_id, outcome.fields)
+            return True
+
+        def failed(outcome: PageAnalysis, exc: Exception) -> None:
+            report.extract_errors += 1
+            self._fail_article("extract", outcome.article_id, None, None, exc, retry=False)
+
+        for ok in self._write_each(list(outcomes), write, failed):
+            if ok:
                 report.extracted += 1
+            else:
+                report.extract_errors += 1
 
     async def extract_pending(self, report: RunReport) -> None:
         """Analyse pages fetched earlier but not analysed yet (after a crash, or reextract)."""
@@ -340,12 +517,19 @@ class Pipeline:
         ):
             last_id = batch[-1].id
             jobs = []
-            with self.engine.connect() as conn:
-                for article in batch:
-                    if article.raw_id is None:
-                        continue
-                    jobs.append(self._job(article, store.load_raw(conn, article.raw_id)))
-            await self._analyse(jobs, report)
+            for article in batch:
+                if article.raw_id is None:
+                    continue
+                try:
+                    with self.engine.connect() as conn:
+                        raw = store.load_raw(conn, article.raw_id)
+                except Exception as exc:  # a damaged archive row fails its article only
+                    self._fail_article(
+                        "extract", article.id, article.source_id, article.url, exc, retry=False
+                    )
+                    continue
+                jobs.append(self._job(article, raw))
+            await self._analyse(jobs, report, publish=False)
 
     # -- stage 4: dedup -------------------------------------------------------------------
 
@@ -355,44 +539,79 @@ class Pipeline:
                 threshold=self.settings.near_duplicate_threshold, num_perm=self._num_perm
             )
             for row in store.fingerprints(self.engine):
+                try:
+                    signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
+                except PolynewsError as exc:  # a damaged row still counts by URL and hash
+                    log.warning(
+                        "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
+                    )
+                    signature = None
                 index.add(
                     row.id,
                     canonical_url=row.canonical_url,
                     text_hash=row.content_hash,
-                    signature=dedup.signature_from_bytes(row.minhash) if row.minhash else None,
+                    signature=signature,
                 )
             self._index = index
         return self._index
 
     def dedup_pending(self, report: RunReport) -> None:
-        """Publish each extracted article, or link it to the earlier article it copies."""
+        """Publish each extracted article, or link it to the earlier article it copies, and
+        index it for search in the same transaction."""
+        seen: set[int] = set()
+        while batch := [row for row in self._dedup_batch() if row.id not in seen]:
+            seen.update(row.id for row in batch)  # a row that cannot even fail stays behind
+            self._dedup_rows(batch, report)
+
+    def _dedup_rows(self, batch: list[Any], report: RunReport) -> None:
         index = self._load_index()
-        while batch := self._dedup_batch():
+        before = (report.ready, report.duplicates, dict(report.by_kind))
+        try:
             with self.engine.begin() as conn:
                 for row in batch:
-                    signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
-                    fingerprint = {
-                        "canonical_url": row.canonical_url,
-                        "text_hash": row.content_hash,
-                        "signature": signature,
-                    }
-                    match = index.find(**fingerprint, exclude=row.id)
-                    if match is None:
-                        store.mark_ready(conn, row.id)
-                        index.add(row.id, **fingerprint)
-                        report.ready += 1
-                        continue
-                    store.mark_duplicate(conn, row.id, match.original, match.kind, match.similarity)
-                    report.duplicates += 1
-                    report.by_kind[match.kind] = report.by_kind.get(match.kind, 0) + 1
-                    log.info(
-                        "duplicate article_id=%s original_id=%s kind=%s similarity=%.2f "
-                        "stage=dedup",
-                        row.id,
-                        match.original,
-                        match.kind,
-                        match.similarity,
-                    )
+                    self._dedup_one(conn, row, index, report)
+                search.index_articles(conn, [row.id for row in batch])
+            return
+        except Exception:
+            # Forget what the failed transaction counted and added, then go row by row.
+            report.ready, report.duplicates, report.by_kind = before
+            self._index = None
+            index = self._load_index()
+
+        def write(conn: Connection, row: Any) -> None:
+            self._dedup_one(conn, row, index, report)
+            search.index_articles(conn, [row.id])
+
+        def failed(row: Any, exc: Exception) -> None:
+            self._fail_article("dedup", row.id, None, None, exc, retry=False)
+
+        self._write_each(batch, write, failed)
+
+    def _dedup_one(
+        self, conn: Connection, row: Any, index: dedup.ArticleIndex, report: RunReport
+    ) -> None:
+        signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
+        fingerprint = {
+            "canonical_url": row.canonical_url,
+            "text_hash": row.content_hash,
+            "signature": signature,
+        }
+        match = index.find(**fingerprint, exclude=row.id)
+        if match is None:
+            store.mark_ready(conn, row.id)
+            index.add(row.id, **fingerprint)
+            report.ready += 1
+            return
+        store.mark_duplicate(conn, row.id, match.original, match.kind, match.similarity)
+        report.duplicates += 1
+        report.by_kind[match.kind] = report.by_kind.get(match.kind, 0) + 1
+        log.info(
+            "duplicate article_id=%s original_id=%s kind=%s similarity=%.2f stage=dedup",
+            row.id,
+            match.original,
+            match.kind,
+            match.similarity,
+        )
 
     def _dedup_batch(self) -> list[Any]:
         with self.engine.connect() as conn:
@@ -401,7 +620,8 @@ class Pipeline:
     # -- stage 5: translate ---------------------------------------------------------------
 
     async def translate(self, report: RunReport) -> None:
-        """Give every published article a translation row per site language."""
+        """Give published articles a translation row per site language, within the pass's
+        time budget; what is left is translated by later passes."""
         if self.translator is None:
             return
         languages = list(self.settings.languages)
@@ -413,6 +633,7 @@ class Pipeline:
             translator,
             languages,
             on_progress=lambda n: self.progress.advance("translate", n),
+            deadline=time.monotonic() + self.settings.translation_time_budget,
         )
         report.translations = counts
 
@@ -420,17 +641,34 @@ class Pipeline:
 
     async def run_once(self, *, force: bool = False, fetch: bool = True) -> RunReport:
         """One pass: due sources and their new pages (unless not ``fetch``), pages left
-        from earlier passes, dedup, translation and the search index."""
+        from earlier passes, dedup, translation and the search index.
+
+        Returns once every stage has had its turn: a failing source, article or stage is
+        recorded and logged, never raised (only the database going away ends a pass).
+        """
         report = RunReport()
         self._index = None  # rebuilt from the store: it is the truth, not this process
         if fetch:
             await self.fetch_sources(report, force=force)
             await self.fetch_articles(report)
         await self.extract_pending(report)
-        self.dedup_pending(report)
-        await self.translate(report)
-        self.index(report)
+        await self._stage("dedup", self._dedup_stage, report)
+        await self._stage("translate", self.translate, report)
+        await self._stage("index", self._index_stage, report)
         return report
+
+    async def _dedup_stage(self, report: RunReport) -> None:
+        self.dedup_pending(report)
+
+    async def _index_stage(self, report: RunReport) -> None:
+        self.index(report)
+
+    async def _stage(self, name: str, run: Callable[[RunReport], Any], report: RunReport) -> None:
+        """Run a whole-store stage; its failure is recorded and the next stage still runs."""
+        try:
+            await run(report)
+        except Exception as exc:  # logged with its traceback by _record
+            self._record(name, exc, source_id=None, url=None)
 
     def index(self, report: RunReport) -> None:
         """Bring the full-text search index up to date with articles and translations."""
@@ -487,6 +725,28 @@ def _dedup_entries(entries: Iterable[FeedEntry]) -> list[tuple[str, FeedEntry]]:
         key = dedup.canonicalize_url(entry.url)
         seen.setdefault(key, entry)
     return list(seen.items())
+
+
+def _newest(entries: list[tuple[str, FeedEntry]], limit: int) -> list[tuple[str, FeedEntry]]:
+    """The ``limit`` newest entries, dated ones first; undated ones keep the feed's order."""
+    if len(entries) <= limit:
+        return entries
+    oldest = datetime.min.replace(tzinfo=UTC)
+    dated = [e for e in entries if e[1].published is not None]
+    dated.sort(key=lambda e: e[1].published or oldest, reverse=True)
+    undated = [e for e in entries if e[1].published is None]
+    return (dated + undated)[:limit]
+
+
+def error_text(error: BaseException | str) -> str:
+    """What to store about an error: its message (with the class of an unexpected one),
+    cut to MAX_ERROR_CHARS and cleaned of what no database takes (lone surrogates, NUL)."""
+    if isinstance(error, BaseException) and not isinstance(error, PolynewsError):
+        text = f"{type(error).__name__}: {error}"
+    else:
+        text = str(error)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 def _count(engine: Engine, status: ArticleStatus) -> int:

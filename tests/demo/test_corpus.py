@@ -6,7 +6,14 @@ import re
 from itertools import combinations
 
 from polynews.demo import demo_sources, ground_truth
-from polynews.demo.corpus import PRIVATE_METADATA_URL, CorpusArticle, articles, outlets, stories
+from polynews.demo.corpus import (
+    PRIVATE_METADATA_URL,
+    CorpusArticle,
+    articles,
+    copycat_url,
+    outlets,
+    stories,
+)
 
 BASE = "http://127.0.0.1:9"
 
@@ -114,9 +121,14 @@ def test_demo_sources_cover_every_kind_and_every_hostile_case() -> None:
         "redirect_loop",
         "blocked_address",
         "rate_limited",
+        "non_http_redirect",
+        "too_deep",
+        "dead_links",
     } <= errors
     assert any(s.url == PRIVATE_METADATA_URL for s in sources)
-    assert all(s.url.startswith(BASE) for s in sources if s.url != PRIVATE_METADATA_URL)
+    elsewhere = {PRIVATE_METADATA_URL, copycat_url(BASE)}
+    assert all(s.url.startswith(BASE) for s in sources if s.url not in elsewhere)
+    assert copycat_url(BASE) in {s.url for s in sources if s.hostile}
     assert len({s.url for s in sources}) == len(sources)
     assert not any(s.expected_error for s in sources if not s.hostile)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 
 import feedparser
@@ -9,23 +11,30 @@ import httpx
 import pytest
 from defusedxml import ElementTree, EntitiesForbidden
 
-from polynews.demo import DemoServer, demo_sources, ground_truth
+from polynews.demo import DemoServer, demo_sources, ground_truth, hostile
 from polynews.demo.corpus import (
     BAD_ENCODING,
     BINARY_PAGE,
     BROKEN_FEED,
     BROKEN_FEED_ENTRY,
+    CONTROL_CHARS_FEED,
+    DEEP_JSON_FEED,
     ENTITY_BOMB,
     GONE_404,
     GONE_410,
     GONE_FEED,
+    HUGE_FEED,
+    HUGE_FEED_ENTRIES,
     HUGE_PAGE,
     LOOP_A,
     LOOP_B,
     PRIVATE_METADATA_URL,
     RATE_LIMITED,
+    REDIRECT_JAVASCRIPT,
     REDIRECT_PRIVATE,
     SLOW_PAGE,
+    copycat_target,
+    copycat_url,
 )
 
 
@@ -145,3 +154,56 @@ def test_page_declaring_utf8_holds_latin1_bytes(demo: DemoServer) -> None:
     with pytest.raises(UnicodeDecodeError):
         response.content.decode("utf-8")
     assert "écluse" in response.content.decode("latin-1")
+
+
+def test_redirect_to_javascript(demo: DemoServer) -> None:
+    # httpx itself refuses to build the next request, so read the answer raw.
+    conn = http.client.HTTPConnection("127.0.0.1", demo.port, timeout=5)
+    try:
+        conn.request("GET", REDIRECT_JAVASCRIPT)
+        response = conn.getresponse()
+        assert response.status == 302
+        assert (response.getheader("Location") or "").startswith("javascript:")
+    finally:
+        conn.close()
+    source = [
+        s for s in demo_sources(demo.base_url) if s.url == demo.base_url + REDIRECT_JAVASCRIPT
+    ]
+    assert source and source[0].expected_error == "non_http_redirect"
+
+
+def test_control_character_feed_holds_lone_surrogates_and_controls(demo: DemoServer) -> None:
+    body = _get(demo, CONTROL_CHARS_FEED).content
+    assert b"&#xD800;" in body and b"&#xDFFF;" in body  # lone surrogates, as references
+    assert b"&#x1;" in body and b"\x01" in body  # a C0 control, as a reference and raw
+    # feedparser, the lenient parser polynews uses, chokes on the lone surrogate itself.
+    with pytest.raises(UnicodeEncodeError):
+        feedparser.parse(body)
+    link = copycat_target(demo.base_url) + "?utm_source=control-chars"
+    assert f"<link>{link}</link>".encode() in body
+
+
+def test_deep_json_feed_overflows_a_recursive_parser(demo: DemoServer) -> None:
+    body = _get(demo, DEEP_JSON_FEED).content
+    assert body.count(b"[") == hostile.DEEP_JSON_DEPTH
+    with pytest.raises(RecursionError):
+        json.loads(body)
+
+
+def test_copycat_page_claims_a_real_article_from_another_host(demo: DemoServer) -> None:
+    url = copycat_url(demo.base_url)
+    assert url.startswith("http://localhost:")
+    response = httpx.get(url.replace("//localhost:", "//127.0.0.1:", 1), timeout=5)
+    target = copycat_target(demo.base_url)
+    assert f'<link rel="canonical" href="{target}">' in response.text
+    assert _get(demo, target.removeprefix(demo.base_url)).status_code == 200
+    # Its text is its own: only the canonical link ties it to the real article.
+    real = _get(demo, target.removeprefix(demo.base_url)).text
+    assert not any(p in real for p in hostile.COPYCAT_PARAGRAPHS)
+
+
+def test_huge_feed_lists_thousands_of_dead_links(demo: DemoServer) -> None:
+    parsed = feedparser.parse(_get(demo, HUGE_FEED).content)
+    assert not parsed.bozo
+    assert len(parsed.entries) == HUGE_FEED_ENTRIES
+    assert _get(demo, parsed.entries[0].link.removeprefix(demo.base_url)).status_code == 404

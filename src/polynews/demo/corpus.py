@@ -44,6 +44,14 @@ GONE_410 = "/hostile/gone/expired.html"
 RATE_LIMITED = "/hostile/rate-limited.xml"
 BUSY_PREFIX = "/hostile/busy/"  # /hostile/busy/<n>/<token>.xml: 429 n times, then a feed
 BAD_ENCODING = "/hostile/latin1.html"
+REDIRECT_JAVASCRIPT = "/hostile/redirect-javascript.xml"  # 302 to javascript:
+CONTROL_CHARS_FEED = "/hostile/control-chars.xml"  # lone surrogates and control characters
+DEEP_JSON_FEED = "/hostile/deep.json"  # a JSON Feed nested 100,000 arrays deep
+COPYCAT_PAGE = "/hostile/copycat.html"  # declares another site's article as its canonical
+COPYCAT_TARGET = "harbour-courier/europe-rail-strike-tuesday"  # the article it claims
+HUGE_FEED = "/hostile/huge-feed.xml"  # thousands of entries, all dead links
+HUGE_FEED_PREFIX = "/hostile/huge-feed/"
+HUGE_FEED_ENTRIES = 3000
 ROBOTS_DISALLOWED_PREFIX = "/le-veilleur/private/"
 
 
@@ -138,7 +146,8 @@ class DemoSource:
     language: str | None
     hostile: bool
     # A short word for the failure the source must produce: "malformed", "entity_bomb",
-    # "too_large", "content_type", "timeout", "redirect_loop", "blocked_address", "rate_limited".
+    # "too_large", "content_type", "timeout", "redirect_loop", "blocked_address", "rate_limited",
+    # "non_http_redirect", "too_deep", "dead_links" (its entries fail).
     # None when the source itself works (its entries may still fail; see expected_failures).
     expected_error: str | None
 
@@ -320,7 +329,37 @@ def demo_sources(base_url: str) -> list[DemoSource]:
     hostile("Feed of withdrawn articles (404/410)", "feed", base + GONE_FEED, None)
     hostile("Rate-limited feed (429, Retry-After)", "feed", base + RATE_LIMITED, "rate_limited")
     hostile("Page with invalid UTF-8", "page", base + BAD_ENCODING, None, "fr")
+    hostile("Redirect to javascript:", "feed", base + REDIRECT_JAVASCRIPT, "non_http_redirect")
+    # Its one entry is a known article: once its text is cleaned it adds nothing, and
+    # until then it may only fail itself.
+    hostile(
+        "Feed with lone surrogates and control characters", "feed", base + CONTROL_CHARS_FEED, None
+    )
+    hostile("JSON Feed nested 100,000 deep", "feed", base + DEEP_JSON_FEED, "too_deep")
+    hostile(
+        "Page claiming another site's article as its canonical",
+        "page",
+        copycat_url(base),
+        None,
+        "en",
+    )
+    hostile(f"Feed of {HUGE_FEED_ENTRIES:,} dead links", "feed", base + HUGE_FEED, "dead_links")
     return out
+
+
+def copycat_url(base_url: str) -> str:
+    """The copycat page, on another site than the demo's: the same server named ``localhost``.
+
+    Its canonical link claims an article of the demo at ``base_url`` (on 127.0.0.1), so
+    it is an outlet declaring another outlet's story as its own.
+    """
+    base = base_url.rstrip("/")
+    return base.replace("//127.0.0.1:", "//localhost:", 1) + COPYCAT_PAGE
+
+
+def copycat_target(base_url: str) -> str:
+    """The URL of the real article the copycat page claims."""
+    return base_url.rstrip("/") + _by_key()[COPYCAT_TARGET].path
 
 
 def ground_truth(base_url: str) -> GroundTruth:

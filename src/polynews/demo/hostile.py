@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 from polynews.demo.corpus import (
@@ -17,12 +17,21 @@ from polynews.demo.corpus import (
     BINARY_PAGE,
     BROKEN_FEED,
     BROKEN_FEED_ENTRY,
+    CONTROL_CHARS_FEED,
+    COPYCAT_PAGE,
+    DEEP_JSON_FEED,
     ENTITY_BOMB,
     GONE_404,
     GONE_410,
     GONE_FEED,
+    HUGE_FEED,
+    HUGE_FEED_ENTRIES,
+    HUGE_FEED_PREFIX,
+    copycat_target,
 )
 
+JAVASCRIPT_TARGET = "javascript:alert(document.domain)"
+DEEP_JSON_DEPTH = 100_000
 HUGE_BYTES = 6 * 1024 * 1024  # over the 5 MB default cap (max_body_bytes)
 HUGE_CHUNK = 64 * 1024
 SLOW_SECONDS = 60  # one byte per second, then the connection is closed
@@ -128,6 +137,75 @@ def latin1_page() -> bytes:
     return page.encode("latin-1")
 
 
+def control_chars_feed(base: str) -> bytes:
+    """An RSS feed whose text holds a lone surrogate and control characters, written both
+    as character references and (a C0 control) raw; its one entry is a known article."""
+    when = format_datetime(datetime.fromisoformat("2025-11-04T10:00:00+00:00"))
+    link = copycat_target(base) + "?utm_source=control-chars"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n'
+        "<title>Static &#xD800; Wire &#x1;</title>"
+        f"<link>{base}/hostile/</link><description>Noise\x01 &#xDFFF; &#x7F; &#x8;</description>\n"
+        f"<item><title>Rail strike &#xD800;&#xDC00; update &#x0B;</title><link>{link}</link>"
+        f"<description>text \x02 &#x1F;</description><pubDate>{when}</pubDate></item>\n"
+        "</channel></rss>\n"
+    ).encode()
+
+
+def deep_json_feed(depth: int = DEEP_JSON_DEPTH) -> bytes:
+    """A JSON Feed whose items are arrays nested ``depth`` deep (about 200 KB)."""
+    return (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "Abyss", "items": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
+
+
+COPYCAT_TITLE = "Rail operators reach deal as strike is called off"
+COPYCAT_PARAGRAPHS = (
+    "Rail operators and the drivers' unions reached a late-night agreement on Monday, "
+    "according to a statement published by a group calling itself the Continental Rail "
+    "Desk, which says the strike planned for Tuesday has been called off.",
+    "The statement gives no figures and names no negotiator. None of the unions involved "
+    "has confirmed it, and the operators' own travel notices still announce cancellations "
+    "on most cross-border high-speed lines.",
+    "Passengers are advised by the same statement to travel as planned, advice that the "
+    "operators' customer services contradicted when asked on Monday evening.",
+)
+
+
+def copycat_page(base: str) -> bytes:
+    """A page with its own (false) story that claims a real article's URL as its canonical,
+    and an earlier date, so that it would win dedup if its canonical were believed."""
+    paragraphs = "".join(f"<p>{p}</p>\n" for p in COPYCAT_PARAGRAPHS)
+    target = copycat_target(base)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{COPYCAT_TITLE}</title>\n"
+        f'<link rel="canonical" href="{target}">\n<meta property="og:url" content="{target}">\n'
+        '<meta property="og:site_name" content="Continental Rail Desk">\n'
+        '<meta property="article:published_time" content="2025-11-03T22:00:00+00:00">\n'
+        f"</head><body><article><h1>{COPYCAT_TITLE}</h1>\n{paragraphs}</article>"
+        "</body></html>\n"
+    ).encode()
+
+
+def huge_feed(base: str, n: int = HUGE_FEED_ENTRIES) -> bytes:
+    """An RSS feed of ``n`` entries, newest first, whose links all answer 404."""
+    start = datetime.fromisoformat("2025-11-05T00:00:00+00:00")
+    items = "".join(
+        f"<item><title>Bulletin {i}</title><link>{base}{HUGE_FEED_PREFIX}{i}.html</link>"
+        f"<pubDate>{format_datetime(start - timedelta(minutes=i))}</pubDate></item>\n"
+        for i in range(n)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n'
+        f"<title>Firehose Bulletins</title><link>{base}/hostile/</link>"
+        f"<description>Far too many entries</description>\n{items}</channel></rss>\n"
+    ).encode()
+
+
 def static_bodies(base: str) -> dict[str, tuple[str, bytes]]:
     """Path -> (content type, body) for every hostile endpoint with a fixed answer."""
     html_type = "text/html; charset=utf-8"
@@ -137,6 +215,10 @@ def static_bodies(base: str) -> dict[str, tuple[str, bytes]]:
         BINARY_PAGE: (html_type, binary_blob()),
         GONE_FEED: ("application/rss+xml; charset=utf-8", gone_feed(base)),
         BAD_ENCODING: (html_type, latin1_page()),
+        CONTROL_CHARS_FEED: ("application/rss+xml; charset=utf-8", control_chars_feed(base)),
+        DEEP_JSON_FEED: ("application/feed+json", deep_json_feed()),
+        COPYCAT_PAGE: (html_type, copycat_page(base)),
+        HUGE_FEED: ("application/rss+xml; charset=utf-8", huge_feed(base)),
     }
 
 
@@ -159,15 +241,23 @@ SLOW_BODY = b"<!DOCTYPE html><html><head><title>Still loading</title></head><bod
 
 
 __all__ = [
+    "COPYCAT_PARAGRAPHS",
+    "COPYCAT_TITLE",
+    "DEEP_JSON_DEPTH",
     "HUGE_BYTES",
+    "JAVASCRIPT_TARGET",
     "RETRY_AFTER_SECONDS",
     "SLOW_BODY",
     "SLOW_SECONDS",
     "binary_blob",
     "broken_feed",
+    "control_chars_feed",
+    "copycat_page",
+    "deep_json_feed",
     "entity_bomb",
     "gone_feed",
     "huge_chunks",
+    "huge_feed",
     "latin1_page",
     "small_feed",
     "static_bodies",

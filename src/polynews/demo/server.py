@@ -23,6 +23,7 @@ from polynews.demo.corpus import (
     BAD_ENCODING,
     BINARY_PAGE,
     BUSY_PREFIX,
+    CONTROL_CHARS_FEED,
     ENTITY_BOMB,
     GONE_404,
     GONE_410,
@@ -31,6 +32,7 @@ from polynews.demo.corpus import (
     LOOP_B,
     PRIVATE_METADATA_URL,
     RATE_LIMITED,
+    REDIRECT_JAVASCRIPT,
     REDIRECT_PRIVATE,
     SLOW_PAGE,
 )
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 _LAST_MODIFIED = "Wed, 05 Nov 2025 12:00:00 GMT"
 # The hostile bodies are served exactly as written (a gzip layer would hide the bad bytes).
-_NO_GZIP = frozenset({BINARY_PAGE, BAD_ENCODING, ENTITY_BOMB})
+_NO_GZIP = frozenset({BINARY_PAGE, BAD_ENCODING, ENTITY_BOMB, CONTROL_CHARS_FEED})
 _BUSY = re.compile(r"^/hostile/busy/(\d{1,3})/([A-Za-z0-9_-]{1,64})\.xml$")
 _SYNTHETIC_ARTICLE = re.compile(r"^/synthetic/article/(\d{1,9})\.html$")
 _SYNTHETIC_FEED = re.compile(r"^/synthetic/feed-(\d{1,6})\.xml$")
@@ -227,6 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _to_private(self, send_body: bool) -> None:
         self._redirect(PRIVATE_METADATA_URL, send_body)
 
+    def _to_javascript(self, send_body: bool) -> None:
+        self._redirect(hostile.JAVASCRIPT_TARGET, send_body)
+
     def _gone_404(self, send_body: bool) -> None:
         self._plain(404, "This article was withdrawn by the publisher.\n", send_body)
 
@@ -240,6 +245,7 @@ _ROUTES = {
     LOOP_A: _Handler._loop_a,
     LOOP_B: _Handler._loop_b,
     REDIRECT_PRIVATE: _Handler._to_private,
+    REDIRECT_JAVASCRIPT: _Handler._to_javascript,
     GONE_404: _Handler._gone_404,
     GONE_410: _Handler._gone_410,
     RATE_LIMITED: _Handler._rate_limited,

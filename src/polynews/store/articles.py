@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from polynews.model import ArticleStatus, FeedEntry, FetchResult
@@ -26,6 +26,16 @@ def insert_ignore(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) 
     stmt = dialect.insert(table).values(list(rows)).on_conflict_do_nothing()
     # rowcount is unreliable for multi-row inserts; count the rows actually returned.
     return len(conn.execute(stmt.returning(table.c.id)).all())
+
+
+def known_urls(conn: Connection, urls: Iterable[str]) -> set[str]:
+    """The subset of ``urls`` already stored as articles (any status)."""
+    wanted = list(urls)
+    known: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        known.update(conn.scalars(select(articles.c.url).where(articles.c.url.in_(chunk))))
+    return known
 
 
 def add_discovered(
@@ -83,35 +93,83 @@ class PendingArticle:
         )
 
 
+def _pending_query() -> Select[Any]:
+    return select(
+        articles.c.id,
+        articles.c.source_id,
+        articles.c.url,
+        articles.c.status,
+        articles.c.attempts,
+        articles.c.raw_id,
+        articles.c.feed_title,
+        articles.c.feed_author,
+        articles.c.feed_published,
+        articles.c.feed_language,
+        sources.c.language.label("source_language"),
+        sources.c.name.label("source_name"),
+    ).select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id))
+
+
+def _pending(row: Row[Any]) -> PendingArticle:
+    return PendingArticle(**{**row._mapping, "status": ArticleStatus(row.status)})
+
+
 def pending(
     engine: Engine, status: ArticleStatus, *, limit: int = 500, after_id: int = 0
 ) -> list[PendingArticle]:
     """Articles in ``status``, oldest first, with ids above ``after_id``."""
     query = (
-        select(
-            articles.c.id,
-            articles.c.source_id,
-            articles.c.url,
-            articles.c.status,
-            articles.c.attempts,
-            articles.c.raw_id,
-            articles.c.feed_title,
-            articles.c.feed_author,
-            articles.c.feed_published,
-            articles.c.feed_language,
-            sources.c.language.label("source_language"),
-            sources.c.name.label("source_name"),
-        )
-        .select_from(articles.outerjoin(sources, sources.c.id == articles.c.source_id))
+        _pending_query()
         .where(articles.c.status == status.value, articles.c.id > after_id)
         .order_by(articles.c.id)
         .limit(limit)
     )
     with engine.connect() as conn:
-        return [
-            PendingArticle(**{**r._mapping, "status": ArticleStatus(r.status)})
-            for r in conn.execute(query)
-        ]
+        return [_pending(r) for r in conn.execute(query)]
+
+
+def fetch_order(engine: Engine, *, per_source: int) -> list[int]:
+    """Ids of discovered articles to fetch this pass, taking turns between sources.
+
+    At most ``per_source`` from each source, oldest first within a source; the list
+    interleaves sources (the first of each, then the second of each...), so one source
+    with a long backlog cannot hold back the others.
+    """
+    turn = (
+        func.row_number()
+        .over(partition_by=articles.c.source_id, order_by=articles.c.id)
+        .label("turn")
+    )
+    ranked = (
+        select(articles.c.id, articles.c.source_id, turn)
+        .where(articles.c.status == ArticleStatus.DISCOVERED.value)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.id)
+        .where(ranked.c.turn <= per_source)
+        .order_by(ranked.c.turn, ranked.c.source_id, ranked.c.id)
+    )
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def pending_by_ids(
+    engine: Engine, ids: Sequence[int], status: ArticleStatus
+) -> list[PendingArticle]:
+    """The articles among ``ids`` still in ``status``, in the order of ``ids``."""
+    if not ids:
+        return []
+    query = _pending_query().where(articles.c.status == status.value, articles.c.id.in_(ids))
+    with engine.connect() as conn:
+        found = {r.id: _pending(r) for r in conn.execute(query)}
+    return [found[i] for i in ids if i in found]
+
+
+def source_of(conn: Connection, article_id: int) -> int | None:
+    """The source an article came from (None when unknown or removed)."""
+    value = conn.execute(select(articles.c.source_id).where(articles.c.id == article_id)).scalar()
+    return int(value) if value is not None else None
 
 
 def save_raw(conn: Connection, result: FetchResult) -> int:

@@ -223,10 +223,14 @@ def record_fetch(
     new_articles: int,
     default_interval: int,
     now: datetime | None = None,
+    next_fetch_in: int | None = None,
 ) -> None:
-    """Store the outcome of a successful fetch of a source and schedule the next one."""
+    """Store the outcome of a successful fetch of a source and schedule the next one
+    (after its poll interval, or ``next_fetch_in`` seconds when that is given)."""
     now = now or utcnow()
     interval = source.poll_interval or default_interval
+    if next_fetch_in is not None:
+        interval = next_fetch_in
     conn.execute(
         update(sources)
         .where(sources.c.id == source.id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,6 +32,8 @@ QUALITY_REVISION = "q2"
 """Bumped whenever the quality layer changes output, so the memory misses old results."""
 
 STATUSES = ("translated", "original", "no_engine", "failed")
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,7 @@ def translate_pending(
     backoff: float = 1.0,
     retry_failed: bool = True,
     on_progress: Any = None,
+    deadline: float | None = None,
 ) -> dict[str, dict[str, int]]:
     """The pipeline's translate stage: give every published article a row per site language.
 
@@ -365,27 +369,88 @@ def translate_pending(
     a ``retryable`` one (a server down) is retried ``retries`` times here (the HTTP backends
     already retry theirs, hence the default 0) and then fails the rest of the direction for
     this pass; a permanent one is retried once per article, so one article cannot fail its
-    neighbours. Returns ``{lang: {status: count}}`` for this pass.
+    neighbours. With ``deadline`` (a :func:`time.monotonic` time) the stage stops there,
+    even inside an engine call that does not answer: articles not done yet keep no row and
+    wait for the next pass. Returns ``{lang: {status: count}}`` for this pass.
     """
     counts: dict[str, dict[str, int]] = {}
+    budget = _Budget(deadline)
 
     def bump(lang: str, status: str, n: int = 1) -> None:
         counts.setdefault(lang, {}).setdefault(status, 0)
         counts[lang][status] += n
 
-    for target in languages:
-        by_source: dict[str | None, list[_Pending]] = {}
-        for item in _untranslated(engine, target, retry_failed=retry_failed):
-            by_source.setdefault(item.language, []).append(item)
-        for source, items in by_source.items():
-            statuses = _translate_group(
-                engine, translator, items, source, target, batch_segments, retries, backoff
-            )
-            for status in statuses:
-                bump(target, status)
-            if on_progress is not None:
-                on_progress(len(items))
+    try:
+        for target in languages:
+            by_source: dict[str | None, list[_Pending]] = {}
+            for item in _untranslated(engine, target, retry_failed=retry_failed):
+                by_source.setdefault(item.language, []).append(item)
+            for source, items in by_source.items():
+                statuses = _translate_group(
+                    engine, translator, items, source, target, batch_segments, retries, backoff,
+                    budget,
+                )  # fmt: skip
+                for status in statuses:
+                    bump(target, status)
+                if on_progress is not None:
+                    on_progress(len(items))
+    except _OutOfTime:
+        log.warning(
+            "translate budget spent stage=translate done=%d; the rest waits for the next pass",
+            sum(n for by_status in counts.values() for n in by_status.values()),
+        )
     return counts
+
+
+class _OutOfTime(Exception):
+    """The translate stage's time budget is spent (never leaves this module)."""
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """The deadline of one translate stage (None: no limit)."""
+
+    deadline: float | None
+
+    def check(self) -> None:
+        """Raise _OutOfTime once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise _OutOfTime
+
+    def sleep(self, seconds: float) -> None:
+        """Wait before a retry, unless the wait would end past the deadline."""
+        if self.deadline is not None and time.monotonic() + seconds >= self.deadline:
+            raise _OutOfTime
+        time.sleep(seconds)
+
+    def call(self, fn: Callable[[], _T]) -> _T:
+        """``fn()``, or _OutOfTime when it has not returned by the deadline.
+
+        An engine call cannot be interrupted (a server that accepts and never answers, a
+        stuck process), so it runs in a daemon thread that is left behind at the
+        deadline; its late result only reaches the translation memory.
+        """
+        self.check()
+        if self.deadline is None:
+            return fn()
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, fn()))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=run, name="polynews-translate-call", daemon=True)
+        worker.start()
+        worker.join(max(0.0, self.deadline - time.monotonic()))
+        if not outcome:
+            log.warning("translate call abandoned at the deadline stage=translate")
+            raise _OutOfTime
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return cast(_T, value)
 
 
 def _translate_group(
@@ -397,6 +462,7 @@ def _translate_group(
     batch_segments: int,
     retries: int,
     backoff: float,
+    budget: _Budget,
 ) -> list[str]:
     blank: dict[str, Any] = {"engine": None, "engine_version": None, "route": None, "title": None}
     if not source:
@@ -427,6 +493,7 @@ def _translate_group(
     statuses: list[str] = []
     down: TranslateError | None = None  # a retryable failure: the engine is unwell
     for batch in _batches(items, batch_segments):
+        budget.check()
         if down is not None:
             # Asking again within this pass would only multiply requests to a server that
             # is down; the next pass retries these articles.
@@ -434,7 +501,7 @@ def _translate_group(
             statuses += ["failed"] * len(batch)
             continue
         done, error = _translate_batch_rows(
-            engine, translator, batch, source, target, route, retries, backoff
+            engine, translator, batch, source, target, route, retries, backoff, budget
         )
         if error is not None and error.retryable:
             down = error
@@ -444,7 +511,7 @@ def _translate_group(
                 status
                 for item in batch
                 for status in _translate_batch_rows(
-                    engine, translator, [item], source, target, route, 0, backoff
+                    engine, translator, [item], source, target, route, 0, backoff, budget
                 )[0]
             ]
         statuses += done
@@ -475,6 +542,7 @@ def _translate_batch_rows(
     route: Route,
     retries: int,
     backoff: float,
+    budget: _Budget,
 ) -> tuple[list[str], TranslateError | None]:
     """Translate one batch and write its rows: the statuses, and the error if it failed."""
     segments = [s for item in batch for s in (item.title, *item.paragraphs)]
@@ -482,7 +550,7 @@ def _translate_batch_rows(
     error: TranslateError | None = None
     for attempt in range(retries + 1):
         try:
-            result = translator.translate_texts(segments, source, target)
+            result = budget.call(lambda: translator.translate_texts(segments, source, target))
         except TranslateError as exc:
             error = exc
             log.warning(
@@ -490,7 +558,7 @@ def _translate_batch_rows(
                 target, route.label, len(batch), attempt + 1, exc,
             )  # fmt: skip
             if attempt < retries and exc.retryable:
-                time.sleep(delay)
+                budget.sleep(delay)
                 delay *= 2
                 continue
             break
