@@ -1,20 +1,32 @@
-"""``polynews serve``: the site under uvicorn with production settings."""
+"""``polynews serve``: the site under uvicorn with production settings.
+
+The server processes are fresh interpreters that rebuild the settings. They get them
+from a file only this user can read, in a private temporary directory removed when the
+server stops, never from an environment variable: ``/proc/<pid>/environ`` and crash
+reports would show the API token and the database password. For the same reason the
+secret ``POLYNEWS_*`` variables are removed from the environment the workers inherit.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
-from polynews.config import Settings, load_settings
+from polynews.config import SETTINGS, Settings, defaults
 from polynews.store import open_store
 from polynews.web.cache import ASGIApp
 
 log = logging.getLogger(__name__)
 
-_SETTINGS_ENV = "POLYNEWS_WEB_WORKER_SETTINGS"
+_SETTINGS_FILE_ENV = "POLYNEWS_WEB_WORKER_SETTINGS_FILE"
 
 
 def _loop() -> str:
@@ -34,43 +46,63 @@ def _http() -> str:
 
 
 def worker_app() -> ASGIApp:
-    """The app of one server process, built from the settings the parent handed down."""
+    """The app of one server process, built from the settings file the parent wrote."""
     from polynews.web.app import create_app
 
-    values = json.loads(os.environ[_SETTINGS_ENV])
-    settings = load_settings(environ={}, overrides=values)
-    return create_app(settings)
+    path = Path(os.environ[_SETTINGS_FILE_ENV])
+    settings = defaults().replace(**json.loads(path.read_text("utf-8")))
+    # The parent migrated (or checked) the schema once; a worker only opens the store.
+    engine = open_store(settings, migrate_schema=False, allow_read_only=True)
+    return create_app(settings, engine)
+
+
+@contextmanager
+def worker_settings_file(settings: Settings) -> Iterator[Path]:
+    """The settings as a 0600 JSON file in a private (0700) directory, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix="polynews-serve-"))
+    try:
+        path = directory / "settings.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(settings.plain(), fh)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _drop_secret_environment() -> None:
+    """Remove ``POLYNEWS_*`` variables of secret settings before workers inherit them."""
+    for row in SETTINGS:
+        if row.secret:
+            os.environ.pop(f"POLYNEWS_{row.name.upper()}", None)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the site until interrupted: no reload, no access log, ``web_workers`` processes.
 
     The database is migrated once here, before the workers start; SQLite in WAL mode
-    serves several reading processes well.
+    serves several reading processes well. A SQLite archive that cannot be written is
+    served read-only.
     """
-    open_store(settings).dispose()
-    workers = int(settings.web_workers)
-    # The workers are fresh interpreters: they rebuild the settings from this copy.
-    os.environ[_SETTINGS_ENV] = json.dumps(
-        {
-            k: str(v) if not isinstance(v, list | bool | int | float) else v
-            for k, v in settings.values.items()
-        }
-    )
-    log.info("serving stage=web url=http://%s:%d workers=%d", host, port, workers)
-    uvicorn.run(
-        "polynews.web.server:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers if workers > 1 else None,
-        loop=_loop(),
-        http=_http(),
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-        server_header=False,
-        date_header=True,
-        timeout_keep_alive=30,
-        backlog=2048,
-    )
+    open_store(settings, allow_read_only=True).dispose()
+    workers = settings.web_workers
+    with worker_settings_file(settings) as path:
+        os.environ[_SETTINGS_FILE_ENV] = str(path)
+        _drop_secret_environment()
+        log.info("serving stage=web url=http://%s:%d workers=%d", host, port, workers)
+        uvicorn.run(
+            "polynews.web.server:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            loop=_loop(),
+            http=_http(),
+            access_log=False,
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+            date_header=True,
+            timeout_keep_alive=30,
+            backlog=2048,
+        )
