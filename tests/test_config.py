@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import test_settings
 
-from conftest import test_settings
 from polynews.config import (
     SETTINGS,
     Settings,

@@ -1,0 +1,431 @@
+"""Operator faults: a killed parent, a broken config, a full disk, a read-only archive.
+
+Each runs the real command line in a subprocess (what an operator sees: one line on
+stderr, no traceback). A full disk is a real tmpfs of a few hundred kilobytes; a
+read-only data directory is a tmpfs remounted read-only (as root, file modes do not stop
+writes) or, for an ordinary user, a directory without write permission.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import _postgres_database, test_settings
+from tests.ingest.localserver import LocalServer
+from tests.web.conftest import seed
+
+from polynews.store import create_db_engine, migrate
+
+CLI = [sys.executable, "-m", "polynews.cli"]
+IS_ROOT = os.geteuid() == 0
+
+
+def polynews(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the command line; return its outcome."""
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *parts: str) -> str:
+    """The command failed with ``code`` and exactly one ``polynews: error:`` line."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("polynews: error:")]
+    assert len(errors) == 1, done.stderr
+    for part in parts:
+        assert part in errors[0], errors[0]
+    return errors[0]
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process."""
+    table: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live (not zombie) process below ``pid``."""
+    table = _process_table()
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (ppid, state) in table.items():
+            if ppid == parent and child not in found and state != "Z":
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The pids of ``pids`` still running (zombies waiting for a reaper count as gone)."""
+    table = _process_table()
+    return {pid for pid in pids if pid in table and table[pid][1] != "Z"}
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    """Poll ``condition()`` until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _kill_all(pids: set[int]) -> None:
+    for pid in alive(pids):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _spawned_workers(pid: int) -> set[int]:
+    """Multiprocessing workers spawned by ``pid`` (not its resource tracker)."""
+    workers = set()
+    for child in descendants(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            workers.add(child)
+    return workers
+
+
+def _kill_parent_and_check_workers_exit(parent: subprocess.Popen[bytes], workers: set[int]) -> None:
+    parent.kill()  # SIGKILL: no clean-up, no atexit, no pool shutdown
+    parent.wait(timeout=10)
+    try:
+        wait_for(lambda: not alive(workers), 5, "the workers to exit after their parent died")
+    finally:
+        _kill_all(workers)
+
+
+def test_executor_workers_die_with_their_parent(tmp_path: Path) -> None:
+    script = tmp_path / "busy.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, time
+            from polynews.executor import ProcessExecutor
+
+            async def main():
+                executor = ProcessExecutor(2, chunk=1)
+                await executor.map(time.sleep, [600, 600, 600])
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """
+        ),
+        "utf-8",
+    )
+    parent = subprocess.Popen([sys.executable, str(script)])
+    workers: set[int] = set()
+    try:
+        wait_for(lambda: len(_spawned_workers(parent.pid)) == 2, 60, "two busy workers")
+        workers = _spawned_workers(parent.pid)
+        _kill_parent_and_check_workers_exit(parent, workers)
+    finally:
+        parent.kill()
+        parent.wait()
+        _kill_all(workers)
+
+
+def _article(n: int) -> bytes:
+    text = f"The harbour council met for the {n}th time to discuss the new lock gates. " * 6
+    return (
+        f"<html><head><title>Harbour report {n}</title></head><body><article>"
+        f"<h1>Harbour report {n}</h1><p>{text}</p><p>{text}</p><p>{text}</p>"
+        "</article></body></html>"
+    ).encode()
+
+
+def test_fetch_workers_die_when_fetch_is_killed(tmp_path: Path) -> None:
+    # 201 pages: the first chunk of 200 is analysed by the workers while the last page
+    # hangs, so the workers are up (and idle) when the pass is killed.
+    server = LocalServer()
+    release = threading.Event()
+    items = []
+    for n in range(1, 202):
+        path = f"/news/{n}.html"
+        items.append(f"<item><title>Report {n}</title><link>{server.url(path)}</link></item>")
+        if n < 201:
+            server.static(path, _article(n))
+        else:
+            server.routes[path] = lambda h: (release.wait(60), h.reply(200, _article(201)))
+    feed = f"<rss version='2.0'><channel><title>Harbour</title>{''.join(items)}</channel></rss>"
+    server.static("/feed.xml", feed.encode(), "application/rss+xml")
+    data = tmp_path / "data"
+    flags = [
+        "--data-dir", str(data), "--set", "allow_private_networks=127.0.0.0/8",
+        "--set", "per_host_delay=0", "--set", "per_host_concurrency=16", "--set", "workers=2",
+        "--set", "translate=false", "--set", "total_timeout=120", "--set", "read_timeout=120",
+    ]  # fmt: skip
+    workers: set[int] = set()
+    with server.running():
+        assert polynews(*flags, "sources", "add", server.url("/feed.xml")).returncode == 0
+        fetch = subprocess.Popen([*CLI, *flags, "fetch"], stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: len(_spawned_workers(fetch.pid)) == 2, 90, "two extraction workers")
+            wait_for(lambda: server.hits("/news/201.html"), 60, "the hanging page")
+            workers = _spawned_workers(fetch.pid)
+            _kill_parent_and_check_workers_exit(fetch, workers)
+        finally:
+            release.set()
+            fetch.kill()
+            fetch.wait()
+            _kill_all(workers)
+
+
+# -- one clear line instead of a traceback ------------------------------------------------
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "polynews.toml"
+    config.write_bytes('site_title = "Nouvelles de la cité"\n'.encode("latin-1"))
+    done = polynews("--config", str(config), "--data-dir", str(tmp_path), "config")
+    assert_one_line_error(done, 2, str(config), "not UTF-8")
+
+
+def test_deeply_nested_opml_is_one_line(tmp_path: Path) -> None:
+    depth = 100_000
+    opml = tmp_path / "deep.opml"
+    opml.write_bytes(
+        b"<opml version='2.0'><body>"
+        + b"<outline text='x'>" * depth
+        + b"<outline xmlUrl='https://deep.example/feed.xml'/>"
+        + b"</outline>" * depth
+        + b"</body></opml>"
+    )
+    done = polynews("--data-dir", str(tmp_path / "data"), "sources", "import", str(opml))
+    assert_one_line_error(done, 1)
+    listed = polynews("--data-dir", str(tmp_path / "data"), "sources", "list", "--json")
+    assert json.loads(listed.stdout) == []
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real, small filesystem at ``path`` (root only), unmounted afterwards."""
+    if not IS_ROOT:
+        pytest.skip("a small real filesystem needs root to mount a tmpfs")
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "polynews-test", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make the directory ``path`` (a tmpfs when root) unwritable for polynews."""
+    if IS_ROOT:
+        subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+        yield
+        return
+    modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")]}
+    for p in modes:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        yield
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+
+
+def _fill(directory: Path) -> None:
+    """Write into ``directory`` until its filesystem has no free byte left."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "2m") as data:
+        assert polynews("--data-dir", str(data), "stats").returncode == 0  # migrated: fits
+        _fill(data)
+        opml = tmp_path / "many.opml"
+        outlines = "".join(
+            f"<outline text='Feed {n} {'x' * 200}' xmlUrl='https://f{n}.example/rss.xml'/>"
+            for n in range(3000)
+        )
+        opml.write_text(f"<opml version='2.0'><body>{outlines}</body></opml>", "utf-8")
+        done = polynews("--data-dir", str(data), "sources", "import", str(opml))
+        assert_one_line_error(done, 1, "is full", str(data))
+
+
+def test_a_read_only_data_directory_is_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "archive"
+    with tmpfs(data, "8m") if IS_ROOT else _plain_dir(data):
+        assert polynews("--data-dir", str(data), "stats").returncode == 0
+        with read_only(data):
+            for command in (["sources", "add", "https://x.example/rss.xml"], ["fetch"]):
+                done = polynews("--data-dir", str(data), *command)
+                assert_one_line_error(done, 1, str(data), "read-only", "writable")
+
+
+@contextmanager
+def _plain_dir(path: Path) -> Iterator[Path]:
+    path.mkdir()
+    yield path
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``polynews serve`` on a free port until the block ends; yields (base URL, pid)."""
+    port = _free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            [*CLI, *args, "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, **(env or {})},
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"serve exited {proc.returncode}: {log.read()[-3000:]}")
+            try:
+                return httpx.get(base + "/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_for(up, 60, "the server to answer")
+            yield base, proc.pid
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_works_on_a_read_only_archive(tmp_path: Path) -> None:
+    data = tmp_path / "archive"
+    with tmpfs(data, "16m") if IS_ROOT else _plain_dir(data):
+        settings = test_settings(data)
+        engine = create_db_engine(settings.database)
+        migrate(engine)
+        seed(engine)
+        engine.dispose()
+        assert not (data / "polynews.db-wal").exists()  # checkpointed on close
+        before = sorted(p.name for p in data.iterdir())
+        with (
+            read_only(data),
+            serving("--data-dir", str(data), "--set", "web_workers=2") as (
+                base,
+                _pid,
+            ),
+        ):
+            for _ in range(4):  # reach both workers
+                page = httpx.get(base + "/fr/", timeout=10)
+                assert page.status_code == 200
+                assert "écluse du port rouvre" in page.text
+                found = httpx.get(base + "/fr/search", params={"q": "écluse"}, timeout=10)
+                assert found.status_code == 200
+                assert "écluse du port rouvre" in found.text
+                api = httpx.get(base + "/api/v1/articles", timeout=10)
+                assert api.status_code == 200
+        assert sorted(p.name for p in data.iterdir()) == before
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_serve_workers_get_no_secret_in_their_environment(tmp_path: Path) -> None:
+    gen = _postgres_database()
+    url = next(gen)
+    try:
+        secret_password = "db-pass-5ecret"
+        with_password = url.replace("://postgres@", f"://postgres:{secret_password}@")
+        assert secret_password in with_password
+        config = tmp_path / "polynews.toml"
+        config.write_text(f'database_url = "{with_password}"\n', "utf-8")
+        token = "api-t0ken-5ecret"
+        args = ["--config", str(config), "--data-dir", str(tmp_path), "--set", "web_workers=2"]
+        tmp = Path(tempfile.gettempdir())
+        before = set(tmp.glob("polynews-serve-*"))
+        with serving(*args, env={"POLYNEWS_API_TOKEN": token}) as (base, pid):
+            workers = descendants(pid)
+            assert len(_spawned_workers(pid)) == 2
+            for worker in workers:
+                environ = _environ(worker)
+                assert environ, f"cannot read the environment of {worker}"
+                assert secret_password.encode() not in environ
+                assert token.encode() not in environ
+            # the workers still have the secrets they need: the token guards writes
+            refused = httpx.post(
+                base + "/api/v1/sources",
+                json={"url": "https://x.example/rss.xml"},
+                headers={"Authorization": "Bearer wrong"},
+                timeout=10,
+            )
+            assert refused.status_code in (401, 403)
+            accepted = httpx.post(
+                base + "/api/v1/sources",
+                json={"url": "https://x.example/rss.xml"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert accepted.status_code in (200, 201), accepted.text
+            (private,) = set(tmp.glob("polynews-serve-*")) - before
+            assert private.stat().st_mode & 0o077 == 0
+            assert (private / "settings.json").stat().st_mode & 0o077 == 0
+        assert not private.exists(), "the settings file outlived the server"
+    finally:
+        gen.close()
