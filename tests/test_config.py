@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import test_settings
 
+import polynews
 from polynews.config import (
     SETTINGS,
     Settings,
@@ -78,7 +79,7 @@ def test_mypy_catches_a_misspelt_name_and_a_wrong_type(tmp_path: Path) -> None:
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
          str(probe)],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={"MYPYPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        env={"MYPYPATH": str(Path(polynews.__file__).parents[1]), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert 'has no attribute "wokers"' in done.stdout, done.stdout + done.stderr
     assert 'expression has type "int", variable has type "str"' in done.stdout, done.stdout

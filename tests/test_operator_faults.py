@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -318,8 +318,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """``polynews serve`` on a free port until the block ends; yields (base URL, pid)."""
+def serving(
+    *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int, Callable[[], str]]]:
+    """``polynews serve`` on a free port until the block ends.
+
+    Yields its base URL, its pid and a function returning what it logged so far.
+    """
     port = _free_port()
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
@@ -341,7 +346,7 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str
 
         try:
             wait_for(up, 60, "the server to answer")
-            yield base, proc.pid
+            yield base, proc.pid, lambda: Path(f"/proc/self/fd/{log.fileno()}").read_text()
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -363,10 +368,7 @@ def test_serve_works_on_a_read_only_archive(tmp_path: Path) -> None:
         before = sorted(p.name for p in data.iterdir())
         with (
             read_only(data),
-            serving("--data-dir", str(data), "--set", "web_workers=2") as (
-                base,
-                _pid,
-            ),
+            serving("--data-dir", str(data), "--set", "web_workers=2") as (base, _pid, logged),
         ):
             for _ in range(4):  # reach both workers
                 page = httpx.get(base + "/fr/", timeout=10)
@@ -377,6 +379,9 @@ def test_serve_works_on_a_read_only_archive(tmp_path: Path) -> None:
                 assert "écluse du port rouvre" in found.text
                 api = httpx.get(base + "/api/v1/articles", timeout=10)
                 assert api.status_code == 200
+            time.sleep(1.5)  # past the page cache's data version check
+            assert httpx.get(base + "/fr/", timeout=10).status_code == 200
+            assert "failed" not in logged() and "error" not in logged().lower(), logged()
         assert sorted(p.name for p in data.iterdir()) == before
 
 
@@ -400,7 +405,7 @@ def test_serve_workers_get_no_secret_in_their_environment(tmp_path: Path) -> Non
         args = ["--config", str(config), "--data-dir", str(tmp_path), "--set", "web_workers=2"]
         tmp = Path(tempfile.gettempdir())
         before = set(tmp.glob("polynews-serve-*"))
-        with serving(*args, env={"POLYNEWS_API_TOKEN": token}) as (base, pid):
+        with serving(*args, env={"POLYNEWS_API_TOKEN": token}) as (base, pid, _logged):
             workers = descendants(pid)
             assert len(_spawned_workers(pid)) == 2
             for worker in workers:
