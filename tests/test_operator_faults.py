@@ -27,7 +27,9 @@ import pytest
 from tests.conftest import _postgres_database, test_settings
 from tests.ingest.localserver import LocalServer
 from tests.web.conftest import seed
+from typer.testing import CliRunner
 
+from polynews.cli import app
 from polynews.store import create_db_engine, migrate
 
 CLI = [sys.executable, "-m", "polynews.cli"]
@@ -39,6 +41,14 @@ def polynews(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line in this process (faster); same outcome as :func:`polynews`."""
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # what would have been a traceback
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *parts: str) -> str:
@@ -209,7 +219,7 @@ def test_fetch_workers_die_when_fetch_is_killed(tmp_path: Path) -> None:
 def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "polynews.toml"
     config.write_bytes('site_title = "Nouvelles de la cité"\n'.encode("latin-1"))
-    done = polynews("--config", str(config), "--data-dir", str(tmp_path), "config")
+    done = cli("--config", str(config), "--data-dir", str(tmp_path), "config")
     assert_one_line_error(done, 2, str(config), "not UTF-8")
 
 
@@ -279,7 +289,7 @@ def _fill(directory: Path) -> None:
 
 def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "2m") as data:
-        assert polynews("--data-dir", str(data), "stats").returncode == 0  # migrated: fits
+        assert cli("--data-dir", str(data), "stats").returncode == 0  # migrated: fits
         _fill(data)
         opml = tmp_path / "many.opml"
         outlines = "".join(
@@ -287,18 +297,21 @@ def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
             for n in range(3000)
         )
         opml.write_text(f"<opml version='2.0'><body>{outlines}</body></opml>", "utf-8")
-        done = polynews("--data-dir", str(data), "sources", "import", str(opml))
+        done = cli("--data-dir", str(data), "sources", "import", str(opml))
         assert_one_line_error(done, 1, "is full", str(data))
 
 
 def test_a_read_only_data_directory_is_one_line(tmp_path: Path) -> None:
     data = tmp_path / "archive"
     with tmpfs(data, "8m") if IS_ROOT else _plain_dir(data):
-        assert polynews("--data-dir", str(data), "stats").returncode == 0
+        assert cli("--data-dir", str(data), "stats").returncode == 0
         with read_only(data):
             for command in (["sources", "add", "https://x.example/rss.xml"], ["fetch"]):
-                done = polynews("--data-dir", str(data), *command)
+                done = cli("--data-dir", str(data), *command)
                 assert_one_line_error(done, 1, str(data), "read-only", "writable")
+            for command in (["stats"], ["sources", "list"]):  # reading needs no write access
+                done = cli("--data-dir", str(data), *command)
+                assert done.returncode == 0, done.stderr
 
 
 @contextmanager

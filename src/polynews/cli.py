@@ -84,9 +84,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[Engine]:
-    """The migrated database of ``settings``, disposed of afterwards."""
-    engine = open_store(settings)
+def _store(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
+    """The migrated database of ``settings``, disposed of afterwards.
+
+    ``read_only`` commands (they only read) also work on an archive that cannot be written.
+    """
+    engine = open_store(settings, allow_read_only=read_only)
     try:
         yield engine
     finally:
@@ -234,7 +237,7 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sources with their last fetch, status, error and counts."""
-    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         rows = source_store.list_sources(engine)
     if as_json:
         data = [{**asdict(s), "kind": s.kind.value} for s in rows]
@@ -316,7 +319,7 @@ def sources_export(
     """Write the feed sources as OPML 2.0."""
     from polynews.ingest.opml import OpmlOutline, write_opml
 
-    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         outlines = [
             OpmlOutline(xml_url=s.url, title=s.name, language=s.language)
             for s in source_store.list_sources(engine)
@@ -392,7 +395,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts of sources, articles, duplicates, errors and languages."""
-    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         data = article_store.stats(engine)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -588,7 +588,8 @@ def load_settings(
         if f"POLYNEWS_{row.name.upper()}" in env
     }
     # The data directory decides where polynews.toml is looked for, so settle it first.
-    data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", "polynews-data"))))
+    default_dir = SETTINGS_BY_NAME["data_dir"].default
+    data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", default_dir))))
     path = config_file
     if path is None:
         for candidate in (data_dir / "polynews.toml", Path("polynews.toml")):
