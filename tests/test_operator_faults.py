@@ -275,9 +275,18 @@ def read_only(path: Path) -> Iterator[None]:
             p.chmod(mode)
 
 
-def _fill(directory: Path) -> None:
-    """Write into ``directory`` until its filesystem has no free byte left."""
-    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+def _fill(directory: Path, *, leave: int = 0) -> None:
+    """Write into ``directory`` until its filesystem is full, then free ``leave`` bytes."""
+    _write_until_full(directory / "filler")
+    if leave:
+        (directory / "filler").unlink()
+        (directory / "reserve").write_bytes(b"\0" * leave)
+        _write_until_full(directory / "filler")
+        (directory / "reserve").unlink()
+
+
+def _write_until_full(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
         while os.write(fd, b"\0" * 4096):
             pass
@@ -287,10 +296,17 @@ def _fill(directory: Path) -> None:
         os.close(fd)
 
 
-def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "leave",
+    [0, 128 * 1024],
+    ids=["full-before-the-run", "full-during-the-run"],
+)
+def test_a_full_disk_is_one_line(tmp_path: Path, leave: int) -> None:
+    # With no byte left SQLite cannot even make its -shm file (an "I/O error"); with a
+    # little left it opens, then runs out writing ("database or disk is full").
     with tmpfs(tmp_path / "small", "2m") as data:
         assert cli("--data-dir", str(data), "stats").returncode == 0  # migrated: fits
-        _fill(data)
+        _fill(data, leave=leave)
         opml = tmp_path / "many.opml"
         outlines = "".join(
             f"<outline text='Feed {n} {'x' * 200}' xmlUrl='https://f{n}.example/rss.xml'/>"
@@ -299,6 +315,10 @@ def test_a_full_disk_is_one_line(tmp_path: Path) -> None:
         opml.write_text(f"<opml version='2.0'><body>{outlines}</body></opml>", "utf-8")
         done = cli("--data-dir", str(data), "sources", "import", str(opml))
         assert_one_line_error(done, 1, "is full", str(data))
+        (data / "filler").unlink()  # with room again, the archive is intact
+        listed = cli("--data-dir", str(data), "sources", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert len(json.loads(listed.stdout)) < 3000
 
 
 def test_a_read_only_data_directory_is_one_line(tmp_path: Path) -> None:

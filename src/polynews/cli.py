@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
@@ -107,8 +108,10 @@ def _errors(settings: Settings | None = None) -> Iterator[None]:
     """
     try:
         yield
-    except (PolynewsError, OSError, sqlite3.Error) as exc:
+    except (PolynewsError, OSError, sqlite3.Error, SQLAlchemyError) as exc:
         fault = _operator_fault(exc, settings)
+        if fault is None and isinstance(exc, OperationalError):
+            fault = f"database error: {str(exc.orig).splitlines()[0]}"
         if fault is None and not isinstance(exc, PolynewsError):
             raise
         _fail(fault or _one_line(str(exc)), code=1)
