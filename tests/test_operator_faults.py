@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import _postgres_database, test_settings
-from tests.ingest.localserver import LocalServer
+from tests.ingest.localserver import Handler, LocalServer
 from tests.web.conftest import seed
 from typer.testing import CliRunner
 
@@ -137,20 +137,32 @@ def _kill_parent_and_check_workers_exit(parent: subprocess.Popen[bytes], workers
         _kill_all(workers)
 
 
-def test_executor_workers_die_with_their_parent(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "start",
+    [
+        "asyncio.run(main())",
+        "t = threading.Thread(target=asyncio.run, args=(main(),)); t.start(); t.join()",
+    ],
+    ids=["death-signal", "watchdog-only"],  # a pool started off the main thread
+)
+def test_executor_workers_die_with_their_parent(tmp_path: Path, start: str) -> None:
     script = tmp_path / "busy.py"
     script.write_text(
         textwrap.dedent(
-            """
-            import asyncio, time
+            f"""
+            import asyncio, threading, time
             from polynews.executor import ProcessExecutor
+
+            def busy(marker):
+                open(marker, "w").close()  # this worker is up and at work
+                time.sleep(600)
 
             async def main():
                 executor = ProcessExecutor(2, chunk=1)
-                await executor.map(time.sleep, [600, 600, 600])
+                await executor.map(busy, [{str(tmp_path)!r} + f"/busy{{n}}" for n in range(3)])
 
             if __name__ == "__main__":
-                asyncio.run(main())
+                {start}
             """
         ),
         "utf-8",
@@ -158,8 +170,9 @@ def test_executor_workers_die_with_their_parent(tmp_path: Path) -> None:
     parent = subprocess.Popen([sys.executable, str(script)])
     workers: set[int] = set()
     try:
-        wait_for(lambda: len(_spawned_workers(parent.pid)) == 2, 60, "two busy workers")
+        wait_for(lambda: len(list(tmp_path.glob("busy[0-9]"))) == 2, 60, "two busy workers")
         workers = _spawned_workers(parent.pid)
+        assert len(workers) == 2
         _kill_parent_and_check_workers_exit(parent, workers)
     finally:
         parent.kill()
@@ -177,20 +190,39 @@ def _article(n: int) -> bytes:
 
 
 def test_fetch_workers_die_when_fetch_is_killed(tmp_path: Path) -> None:
-    # 201 pages: the first chunk of 200 is analysed by the workers while the last page
-    # hangs, so the workers are up (and idle) when the pass is killed.
+    # 210 pages in 10 feeds: the first 200 page requests are answered, later ones hang.
+    # Whatever the chunk size and per-source share of a pass, some pages are analysed by
+    # the workers while others hang, so the workers are up when the pass is killed.
     server = LocalServer()
     release = threading.Event()
-    items = []
-    for n in range(1, 202):
-        path = f"/news/{n}.html"
-        items.append(f"<item><title>Report {n}</title><link>{server.url(path)}</link></item>")
-        if n < 201:
-            server.static(path, _article(n))
-        else:
-            server.routes[path] = lambda h: (release.wait(60), h.reply(200, _article(201)))
-    feed = f"<rss version='2.0'><channel><title>Harbour</title>{''.join(items)}</channel></rss>"
-    server.static("/feed.xml", feed.encode(), "application/rss+xml")
+    answered = 200
+    count = [0]
+    lock = threading.Lock()
+
+    def page(handler: Handler) -> None:
+        with lock:
+            count[0] += 1
+            hang = count[0] > answered
+        if hang:
+            release.wait(60)
+        handler.reply(200, _article(int(handler.path.rsplit("/", 1)[1].split(".")[0])))
+
+    outlines = []
+    for feed_no in range(10):
+        items = []
+        for n in range(feed_no * 21, feed_no * 21 + 21):
+            path = f"/news/{n}.html"
+            server.routes[path] = page
+            items.append(f"<item><title>Report {n}</title><link>{server.url(path)}</link></item>")
+        body = (
+            f"<rss version='2.0'><channel><title>H{feed_no}</title>{''.join(items)}</channel></rss>"
+        )
+        server.static(f"/feed{feed_no}.xml", body.encode(), "application/rss+xml")
+        outlines.append(
+            f"<outline text='H{feed_no}' xmlUrl='{server.url(f'/feed{feed_no}.xml')}'/>"
+        )
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(f"<opml version='2.0'><body>{''.join(outlines)}</body></opml>", "utf-8")
     data = tmp_path / "data"
     flags = [
         "--data-dir", str(data), "--set", "allow_private_networks=127.0.0.0/8",
@@ -199,11 +231,11 @@ def test_fetch_workers_die_when_fetch_is_killed(tmp_path: Path) -> None:
     ]  # fmt: skip
     workers: set[int] = set()
     with server.running():
-        assert polynews(*flags, "sources", "add", server.url("/feed.xml")).returncode == 0
+        assert cli(*flags, "sources", "import", str(opml)).returncode == 0
         fetch = subprocess.Popen([*CLI, *flags, "fetch"], stderr=subprocess.DEVNULL)
         try:
             wait_for(lambda: len(_spawned_workers(fetch.pid)) == 2, 90, "two extraction workers")
-            wait_for(lambda: server.hits("/news/201.html"), 60, "the hanging page")
+            wait_for(lambda: count[0] > answered, 60, "a hanging page")
             workers = _spawned_workers(fetch.pid)
             _kill_parent_and_check_workers_exit(fetch, workers)
         finally:
