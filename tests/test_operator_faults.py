@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -175,9 +176,9 @@ def test_executor_workers_die_with_their_parent(tmp_path: Path, start: str) -> N
         assert len(workers) == 2
         _kill_parent_and_check_workers_exit(parent, workers)
     finally:
+        _kill_all(workers | descendants(parent.pid))
         parent.kill()
         parent.wait()
-        _kill_all(workers)
 
 
 def _article(n: int) -> bytes:
@@ -240,9 +241,9 @@ def test_fetch_workers_die_when_fetch_is_killed(tmp_path: Path) -> None:
             _kill_parent_and_check_workers_exit(fetch, workers)
         finally:
             release.set()
+            _kill_all(workers | descendants(fetch.pid))
             fetch.kill()
             fetch.wait()
-            _kill_all(workers)
 
 
 # -- one clear line instead of a traceback ------------------------------------------------
@@ -417,6 +418,7 @@ def serving(
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                _kill_all(descendants(proc.pid))
                 proc.kill()
                 proc.wait()
 
@@ -448,6 +450,23 @@ def test_serve_works_on_a_read_only_archive(tmp_path: Path) -> None:
             assert httpx.get(base + "/fr/", timeout=10).status_code == 200
             assert "failed" not in logged() and "error" not in logged().lower(), logged()
         assert sorted(p.name for p in data.iterdir()) == before
+
+
+def test_server_workers_die_with_serve(tmp_path: Path) -> None:
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("polynews-serve-*"))
+    with serving("--data-dir", str(tmp_path), "--set", "web_workers=2") as (base, pid, _logged):
+        workers = _spawned_workers(pid)
+        assert len(workers) == 2
+        try:
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not alive(workers), 5, "the server workers to exit after serve died")
+            with pytest.raises(httpx.TransportError):
+                httpx.get(base + "/healthz", timeout=2)  # nobody serves on, orphaned
+        finally:
+            _kill_all(workers)
+            for left in set(tmp.glob("polynews-serve-*")) - before:  # a kill -9 leaves it
+                shutil.rmtree(left)
 
 
 def _environ(pid: int) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 import uvicorn
 
 from polynews.config import SETTINGS, Settings, defaults
+from polynews.executor import die_with_parent
 from polynews.store import open_store
 from polynews.web.cache import ASGIApp
 
@@ -49,6 +51,11 @@ def worker_app() -> ASGIApp:
     """The app of one server process, built from the settings file the parent wrote."""
     from polynews.web.app import create_app
 
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        # One of several server processes: it must not serve on, orphaned, after a
+        # kill -9 of `polynews serve` (uvicorn starts workers from its main thread).
+        die_with_parent(parent.pid, death_signal=True)
     path = Path(os.environ[_SETTINGS_FILE_ENV])
     settings = defaults().replace(**json.loads(path.read_text("utf-8")))
     # The parent migrated (or checked) the schema once; a worker only opens the store.
