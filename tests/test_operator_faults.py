@@ -414,7 +414,7 @@ def serving(
             wait_for(up, 60, "the server to answer")
             yield base, proc.pid, lambda: Path(f"/proc/self/fd/{log.fileno()}").read_text()
         finally:
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()  # SIGTERM, as systemd stops a service
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

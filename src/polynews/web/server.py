@@ -1,7 +1,8 @@
 """``polynews serve``: the site under uvicorn with production settings.
 
-The server processes are fresh interpreters that rebuild the settings. They get them
-from a file only this user can read, in a private temporary directory removed when the
+With one process (``web_workers = 1``) the site runs in this process. Several server
+processes are fresh interpreters that rebuild the settings: they get them from a file
+only this user can read, in a private temporary directory removed when the
 server stops, never from an environment variable: ``/proc/<pid>/environ`` and crash
 reports would show the API token and the database password. For the same reason the
 secret ``POLYNEWS_*`` variables are removed from the environment the workers inherit.
@@ -18,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -47,20 +49,23 @@ def _http() -> str:
     return "httptools"
 
 
-def worker_app() -> ASGIApp:
-    """The app of one server process, built from the settings file the parent wrote."""
+def site_app(settings: Settings) -> ASGIApp:
+    """The app of one server process (the schema was migrated or checked by ``serve``)."""
     from polynews.web.app import create_app
 
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.pid is not None:
-        # One of several server processes: it must not serve on, orphaned, after a
-        # kill -9 of `polynews serve` (uvicorn starts workers from its main thread).
-        die_with_parent(parent.pid, death_signal=True)
-    path = Path(os.environ[_SETTINGS_FILE_ENV])
-    settings = defaults().replace(**json.loads(path.read_text("utf-8")))
-    # The parent migrated (or checked) the schema once; a worker only opens the store.
     engine = open_store(settings, migrate_schema=False, allow_read_only=True)
     return create_app(settings, engine)
+
+
+def worker_app() -> ASGIApp:
+    """The app of one of several server processes, from the settings file ``serve`` wrote."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        # It must not serve on, orphaned, after a kill -9 of `polynews serve` (uvicorn
+        # starts its workers from its main thread).
+        die_with_parent(parent.pid, death_signal=True)
+    path = Path(os.environ[_SETTINGS_FILE_ENV])
+    return site_app(defaults().replace(**json.loads(path.read_text("utf-8"))))
 
 
 @contextmanager
@@ -93,23 +98,26 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
     """
     open_store(settings, allow_read_only=True).dispose()
     workers = settings.web_workers
+    log.info("serving stage=web url=http://%s:%d workers=%d", host, port, workers)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": _loop(),
+        "http": _http(),
+        "access_log": False,
+        "log_level": "warning",
+        "proxy_headers": False,
+        "server_header": False,
+        "date_header": True,
+        "timeout_keep_alive": 30,
+        "backlog": 2048,
+    }
+    if workers == 1:
+        uvicorn.run(site_app(settings), **options)  # this process: no hand-over needed
+        return
+    # uvicorn's supervisor stops its workers on SIGINT and SIGTERM and returns, so the
+    # settings file is removed; only a kill -9 leaves it (private to this user).
     with worker_settings_file(settings) as path:
         os.environ[_SETTINGS_FILE_ENV] = str(path)
         _drop_secret_environment()
-        log.info("serving stage=web url=http://%s:%d workers=%d", host, port, workers)
-        uvicorn.run(
-            "polynews.web.server:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers if workers > 1 else None,
-            loop=_loop(),
-            http=_http(),
-            access_log=False,
-            log_level="warning",
-            proxy_headers=False,
-            server_header=False,
-            date_header=True,
-            timeout_keep_alive=30,
-            backlog=2048,
-        )
+        uvicorn.run("polynews.web.server:worker_app", factory=True, workers=workers, **options)
