@@ -15,14 +15,34 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from polynews.config import Settings, defaults
+from polynews.config import SETTINGS, Settings, defaults
 from polynews.store import create_db_engine, migrate
 
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 
 
+@pytest.fixture(scope="session")
+def _empty_cwd(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cwd")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_the_operator(_empty_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads a ./polynews.toml or the POLYNEWS_<setting> variables of the shell.
+
+    Every test (and every command line it runs, in process or as a subprocess) starts in
+    an empty directory with none of those variables set.
+    """
+    for row in SETTINGS:
+        monkeypatch.delenv(f"POLYNEWS_{row.name.upper()}", raising=False)
+    monkeypatch.chdir(_empty_cwd)
+
+
 def test_settings(data_dir: Path, **changes: object) -> Settings:
-    """Settings for tests: a temporary data dir, loopback allowed, no politeness delays."""
+    """Settings for tests: a temporary data dir, loopback allowed, no politeness delays.
+
+    Built from the defaults alone: no polynews.toml and no environment variable is read.
+    """
     base = {
         "data_dir": data_dir,
         "allow_private_networks": ["127.0.0.0/8"],

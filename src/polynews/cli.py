@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
@@ -24,6 +28,7 @@ from polynews.pipeline import RunReport, open_pipeline, run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
+from polynews.store.db import read_only_message, sqlite_path
 
 app = typer.Typer(
     help="polynews: follow news in any language, deduplicate, translate, publish.",
@@ -68,6 +73,8 @@ def main(
         settings = load_settings(config_file=config, overrides=overrides)
     except PolynewsError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(_operator_fault(exc, None) or f"cannot read the settings: {exc}")
     configure_logging(settings.log_level, settings.log_format)
     ctx.obj = settings
 
@@ -78,9 +85,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[Engine]:
-    """The migrated database of ``settings``, disposed of afterwards."""
-    engine = open_store(settings)
+def _store(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
+    """The migrated database of ``settings``, disposed of afterwards.
+
+    ``read_only`` commands (they only read) also work on an archive that cannot be written.
+    """
+    engine = open_store(settings, allow_read_only=read_only)
     try:
         yield engine
     finally:
@@ -88,12 +98,90 @@ def _store(settings: Settings) -> Iterator[Engine]:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Turn polynews errors into one clear line and exit status 1."""
+def _errors(settings: Settings | None = None) -> Iterator[None]:
+    """Turn polynews errors and operator faults into one clear line and exit status 1.
+
+    A full disk or a read-only data directory can surface anywhere a write happens, as an
+    ``OSError`` or a SQLite error (often wrapped in a :class:`StoreError`): it is named as
+    such, with the directory concerned, instead of a traceback. Input nested beyond
+    Python's recursion limit is reported the same way.
+    """
     try:
         yield
-    except PolynewsError as exc:
-        _fail(str(exc), code=1)
+    except (PolynewsError, OSError, sqlite3.Error, SQLAlchemyError) as exc:
+        fault = _operator_fault(exc, settings)
+        if fault is None and isinstance(exc, OperationalError):
+            fault = f"database error: {str(exc.orig).splitlines()[0]}"
+        if fault is None and not isinstance(exc, PolynewsError):
+            raise
+        _fail(fault or _one_line(str(exc)), code=1)
+    except RecursionError:
+        _fail("the input is nested too deeply to be processed (Python's recursion limit)", 1)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()) if "\n" in message else message
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, what it was raised from, and the driver error a SQLAlchemy error wraps."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None]
+        todo += [current.__cause__, current.__context__]
+
+
+def _no_free_space(directory: Path) -> bool:
+    """True when the filesystem holding ``directory`` has no block left for polynews."""
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    try:
+        stats = os.statvfs(directory)
+    except OSError:
+        return False
+    return stats.f_bavail == 0
+
+
+def _operator_fault(exc: BaseException, settings: Settings | None) -> str | None:
+    """One line for a full disk or a read-only data directory behind ``exc``, else None."""
+    database = sqlite_path(settings.database) if settings is not None else None
+    data_dir = database.parent if database is not None else None
+    if data_dir is None and settings is not None:
+        data_dir = settings.data_dir
+    for cause in _causes(exc):
+        where: Path | None = data_dir
+        if isinstance(cause, OSError) and cause.filename:
+            where = Path(str(cause.filename)).parent
+        text = str(cause).lower()
+        full = (isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            isinstance(cause, sqlite3.Error) and "disk is full" in text
+        )
+        if not full and (
+            (isinstance(cause, OSError) and cause.errno == errno.EIO)
+            or (isinstance(cause, sqlite3.Error) and "disk i/o error" in text)
+        ):
+            # SQLite reports a full disk met while growing its -shm/-wal files as an I/O error
+            full = where is not None and _no_free_space(where)
+        if full:
+            place = f"the disk holding {where.resolve()}" if where is not None else "the disk"
+            return f"{place} is full: free some space (or move --data-dir), then run again"
+        if isinstance(cause, OSError) and cause.errno == errno.EFBIG:
+            return f"a file in {where} reached the file size limit (ulimit -f): raise it"
+        read_only = (isinstance(cause, OSError) and cause.errno == errno.EROFS) or (
+            isinstance(cause, sqlite3.Error) and "readonly database" in text
+        )
+        if read_only:
+            return read_only_message(where.resolve() if where is not None else Path("."))
+        if isinstance(cause, PermissionError) and cause.filename:
+            return f"permission denied: cannot write {cause.filename}"
+    return None
 
 
 @app.command("config")
@@ -133,7 +221,7 @@ def sources_add(
     ] = None,
 ) -> None:
     """Register a source."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.add_source(
             engine,
             kind=kind,
@@ -152,7 +240,7 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sources with their last fetch, status, error and counts."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         rows = source_store.list_sources(engine)
     if as_json:
         data = [{**asdict(s), "kind": s.kind.value} for s in rows]
@@ -175,7 +263,7 @@ def sources_remove(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Forget a source (its articles stay)."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.remove_source(engine, ref)
     typer.echo(f"removed source {source.id}: {source.url}")
 
@@ -185,7 +273,7 @@ def sources_enable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Enable a source."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, True)
     typer.echo(f"enabled source {source.id}")
 
@@ -195,7 +283,7 @@ def sources_disable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Disable a source (kept, not fetched)."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, False)
     typer.echo(f"disabled source {source.id}")
 
@@ -207,7 +295,7 @@ def sources_import(
     """Add every feed of an OPML file (known URLs are skipped)."""
     from polynews.ingest.opml import parse_opml
 
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         outlines = parse_opml(path.read_bytes())
         added = skipped = 0
         for outline in outlines:
@@ -234,7 +322,7 @@ def sources_export(
     """Write the feed sources as OPML 2.0."""
     from polynews.ingest.opml import OpmlOutline, write_opml
 
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         outlines = [
             OpmlOutline(xml_url=s.url, title=s.name, language=s.language)
             for s in source_store.list_sources(engine)
@@ -270,7 +358,7 @@ def fetch(
     ] = False,
 ) -> None:
     """Run one pass over all due sources and exit."""
-    with _errors():
+    with _errors(_settings(ctx)):
         report = asyncio.run(run_pass(_settings(ctx), force=all_sources))
     _print_report(report)
 
@@ -278,7 +366,7 @@ def fetch(
 @app.command()
 def reextract(ctx: typer.Context) -> None:
     """Re-extract every archived page (no re-fetching), then deduplicate again."""
-    with _errors():
+    with _errors(_settings(ctx)):
         settings = _settings(ctx)
         with _store(settings) as engine:
             n = article_store.reset_for_reextract(engine)
@@ -300,7 +388,7 @@ def run(ctx: typer.Context) -> None:
         async with open_pipeline(settings, progress=False) as pipeline:
             await pipeline.run_forever(stop)
 
-    with _errors():
+    with _errors(_settings(ctx)):
         asyncio.run(forever())
 
 
@@ -310,7 +398,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts of sources, articles, duplicates, errors and languages."""
-    with _errors(), _store(_settings(ctx)) as engine:
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         data = article_store.stats(engine)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -329,7 +417,7 @@ def extract(
     from polynews.language import LanguageDetector
 
     settings = _settings(ctx)
-    with _errors():
+    with _errors(_settings(ctx)):
         if target.startswith(("http://", "https://")):
 
             async def get() -> tuple[bytes, str, str | None]:
@@ -357,7 +445,7 @@ def engines(ctx: typer.Context) -> None:
     """Print the coverage matrix: which engine and route translates each direction."""
     from polynews.translate.service import render_coverage
 
-    with _errors():
+    with _errors(_settings(ctx)):
         typer.echo(render_coverage(_settings(ctx)))
 
 
@@ -377,7 +465,7 @@ def translate_cmd(
     from polynews.translate.service import translate_lines
 
     settings = _settings(ctx)
-    with _errors(), _store(settings) as engine:
+    with _errors(_settings(ctx)), _store(settings) as engine:
         for line in translate_lines(
             settings, sys.stdin, source, target, explain, engine=engine, force=force
         ):
@@ -398,7 +486,7 @@ def serve(
     """Serve the site, JSON API and feeds from the data directory."""
     from polynews.web.server import serve as serve_site
 
-    with _errors():
+    with _errors(_settings(ctx)):
         serve_site(_settings(ctx), host=host, port=port)
 
 
@@ -413,7 +501,7 @@ def export(
     """Write the whole site (pages, feeds, sitemap, assets) as static files."""
     from polynews.export import export_site
 
-    with _errors():
+    with _errors(_settings(ctx)):
         report = export_site(_settings(ctx), out_dir, base_url)
     typer.echo(str(report))
 
@@ -431,7 +519,7 @@ def demo(
     """Start the bundled demo newsroom, ingest it into a fresh data directory, then serve."""
     from polynews.demo_run import run_demo
 
-    with _errors():
+    with _errors(_settings(ctx)):
         code = run_demo(
             _settings(ctx), once=once, host=host, port=port, newsroom_port=newsroom_port
         )

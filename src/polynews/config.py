@@ -1,54 +1,90 @@
-"""Settings: one table, read from defaults, ``polynews.toml``, ``POLYNEWS_*`` and flags.
+"""Settings: one typed table, read from defaults, ``polynews.toml``, ``POLYNEWS_*`` and flags.
 
-Every setting is declared once in :data:`SETTINGS` with its type, default, help text,
-secret flag and validator. Later sources override earlier ones:
+The table *is* the frozen dataclass :class:`Settings`: every setting is one field, declared
+once with its type annotation, default, help text, secret flag and validator (see
+:func:`setting`). Everything else is derived from ``dataclasses.fields(Settings)``: the
+rows of :data:`SETTINGS`, the ``POLYNEWS_*`` variables, the TOML keys, the
+``polynews config --markdown`` table in the README. Adding a setting is adding one field;
+code reads it as ``settings.name`` with its declared type, so mypy catches a misspelt
+name or a wrong type.
+
+Later sources override earlier ones:
 
 1. the default in the table,
 2. ``polynews.toml`` (``--config PATH``, else ``<data_dir>/polynews.toml``, else
    ``./polynews.toml``),
 3. environment variables ``POLYNEWS_<NAME>`` (upper case),
 4. command-line flags (``--data-dir``, ``--database-url``, ``--set NAME=VALUE``).
+
+There is no run-time registration of extra settings: a built-in backend and a plug-in
+alike declare their settings as fields here, so that every setting is typed, validated
+and documented in the README.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import math
 import os
 import tomllib
+import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from polynews.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 SITE_LANGUAGES = ("en", "es", "de", "fr", "it", "uk")
 
+T = TypeVar("T")
 
-def _positive(value: Any) -> None:
+
+def setting(
+    default: T,
+    help: str,
+    *,
+    secret: bool = False,
+    validate: Callable[[T], None] | None = None,
+) -> T:
+    """Declare one setting: a dataclass field carrying its help, secret flag and validator.
+
+    Typed as returning ``T`` so that ``workers: int = setting(2, ...)`` type-checks like
+    ``workers: int = 2``; at run time it is the :func:`dataclasses.field` holding all of it.
+    """
+    return field(default=default, metadata={"help": help, "secret": secret, "validate": validate})
+
+
+def _positive(value: float) -> None:
     if value <= 0:
         raise ValueError("must be greater than zero")
 
 
-def _non_negative(value: Any) -> None:
+def _non_negative(value: float) -> None:
     if value < 0:
         raise ValueError("must not be negative")
 
 
-def _fraction(value: Any) -> None:
+def _fraction(value: float) -> None:
     if not 0.0 < value <= 1.0:
         raise ValueError("must be in (0, 1]")
 
 
-def _languages(value: Any) -> None:
+def _languages(value: tuple[str, ...]) -> None:
+    seen: set[str] = set()
     for code in value:
-        if not (
-            isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()
-        ):
+        if not (2 <= len(code) <= 3 and code.isalpha() and code.islower() and code.isascii()):
             raise ValueError(f"{code!r} is not an ISO 639-1/3 language code such as 'en'")
+        if code in seen:
+            raise ValueError(f"{code!r} is listed twice")
+        seen.add(code)
 
 
-def _networks(value: Any) -> None:
+def _networks(value: tuple[str, ...]) -> None:
     for net in value:
         if net in ("all", "*"):
             continue
@@ -58,23 +94,31 @@ def _networks(value: Any) -> None:
             raise ValueError(f"{net!r} is not a network such as 127.0.0.0/8 ({exc})") from exc
 
 
-def _host_names(value: Any) -> None:
+def opens_every_network(value: tuple[str, ...]) -> bool:
+    """True when ``allow_private_networks`` switches the SSRF guard off for every address."""
+    return any(
+        net in ("all", "*") or ipaddress.ip_network(net, strict=False).prefixlen == 0
+        for net in value
+    )
+
+
+def _host_names(value: tuple[str, ...]) -> None:
     for entry in value:
         if entry != "*" and (not entry or any(c in entry for c in " \t/\\@?#")):
             raise ValueError(f"{entry!r} is not a host name such as news.example.org")
 
 
-def _log_level(value: Any) -> None:
-    if str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+def _log_level(value: str) -> None:
+    if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
 
-def _log_format(value: Any) -> None:
+def _log_format(value: str) -> None:
     if value not in ("text", "json"):
         raise ValueError("must be 'text' or 'json'")
 
 
-def _time_zone(value: Any) -> None:
+def _time_zone(value: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -85,310 +129,302 @@ def _time_zone(value: Any) -> None:
         ) from exc
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One row of the settings table."""
+def _base_url(value: str) -> None:
+    """Empty, or an absolute http(s) URL whose path (if any) is a prefix links can extend."""
+    if not value:
+        return
+    problem = ""
+    if any(ch.isspace() for ch in value):
+        problem = "contains white space"
+    else:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = "is not an absolute http(s) URL"
+        elif parts.username is not None or parts.password is not None:
+            problem = "must not carry a user name or password"
+        elif parts.query or parts.fragment or value.endswith(("?", "#")):
+            problem = "must not have a query or fragment (links are appended to it)"
+        else:
+            try:
+                _ = parts.port
+            except ValueError:
+                problem = "has an invalid port"
+    if problem:
+        raise ValueError(f"{problem}; give the public address, e.g. https://news.example.org")
 
-    name: str
-    type: type
-    default: Any
-    help: str
-    secret: bool = False
-    validate: Callable[[Any], None] | None = None
 
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The effective settings, and the one settings table: one typed field per setting.
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "data_dir",
-        Path,
+    Build it with :func:`load_settings` or :func:`defaults`; derive a variant with
+    :meth:`replace`. Every construction path converts and validates each value.
+    """
+
+    data_dir: Path = setting(
         Path("polynews-data"),
         "Directory holding the SQLite file, raw archive and models.",
-    ),
-    Setting(
-        "database_url",
-        str,
+    )
+    database_url: str = setting(
         "",
-        "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/polynews.db. "
-        "Use postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+        "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/polynews.db. Use "
+        "postgresql+psycopg://user:pass@host/db for PostgreSQL.",
         secret=True,
-    ),
-    Setting(
-        "user_agent",
-        str,
+    )
+    user_agent: str = setting(
         "polynews/0.1 (+https://example.org/polynews)",
         "User-Agent sent with every request.",
-    ),
-    Setting(
-        "allow_private_networks",
-        list,
-        [],
-        "Networks (CIDR) the SSRF guard lets through, e.g. 127.0.0.0/8 for a local test server; "
-        "'all' disables the guard. Empty: private, loopback, link-local, multicast and reserved "
-        "addresses are refused.",
+    )
+    allow_private_networks: tuple[str, ...] = setting(
+        (),
+        "Networks (CIDR) the SSRF guard lets through, e.g. 127.0.0.0/8 for a local test "
+        "server; 'all' disables the guard. Empty: private, loopback, link-local, multicast "
+        "and reserved addresses are refused.",
         validate=_networks,
-    ),
-    Setting(
-        "fetch_concurrency",
-        int,
+    )
+    fetch_concurrency: int = setting(
         16,
         "Requests in flight at once, all hosts together.",
         validate=_positive,
-    ),
-    Setting(
-        "per_host_concurrency",
-        int,
+    )
+    per_host_concurrency: int = setting(
         2,
         "Requests in flight at once to one host.",
         validate=_positive,
-    ),
-    Setting(
-        "per_host_delay",
-        float,
+    )
+    per_host_delay: float = setting(
         1.0,
         "Seconds between two requests to the same host.",
         validate=_non_negative,
-    ),
-    Setting("connect_timeout", float, 10.0, "Seconds allowed to connect.", validate=_positive),
-    Setting("read_timeout", float, 20.0, "Seconds allowed between two reads.", validate=_positive),
-    Setting(
-        "total_timeout",
-        float,
+    )
+    connect_timeout: float = setting(
+        10.0,
+        "Seconds allowed to connect.",
+        validate=_positive,
+    )
+    read_timeout: float = setting(
+        20.0,
+        "Seconds allowed between two reads.",
+        validate=_positive,
+    )
+    total_timeout: float = setting(
         60.0,
         "Seconds allowed for a whole request, body included.",
         validate=_positive,
-    ),
-    Setting(
-        "max_body_bytes",
-        int,
+    )
+    max_body_bytes: int = setting(
         5_000_000,
         "Largest response body accepted, as sent on the wire.",
         validate=_positive,
-    ),
-    Setting(
-        "max_decompressed_bytes",
-        int,
+    )
+    max_decompressed_bytes: int = setting(
         20_000_000,
         "Largest response body accepted after gzip/deflate/brotli decoding.",
         validate=_positive,
-    ),
-    Setting(
-        "max_redirects", int, 5, "Redirects followed before giving up.", validate=_non_negative
-    ),
-    Setting(
-        "retries", int, 3, "Retries after a 429, a 5xx or a network error.", validate=_non_negative
-    ),
-    Setting(
-        "retry_backoff",
-        float,
+    )
+    max_redirects: int = setting(
+        5,
+        "Redirects followed before giving up.",
+        validate=_non_negative,
+    )
+    retries: int = setting(
+        3,
+        "Retries after a 429, a 5xx or a network error.",
+        validate=_non_negative,
+    )
+    retry_backoff: float = setting(
         1.0,
         "First retry delay in seconds; doubles each time.",
         validate=_non_negative,
-    ),
-    Setting(
-        "retry_after_max",
-        float,
+    )
+    retry_after_max: float = setting(
         300.0,
         "Longest Retry-After honoured, in seconds.",
         validate=_non_negative,
-    ),
-    Setting("respect_robots", bool, True, "Honour robots.txt."),
-    Setting(
-        "poll_interval",
-        int,
+    )
+    respect_robots: bool = setting(
+        True,
+        "Honour robots.txt.",
+    )
+    poll_interval: int = setting(
         900,
         "Default seconds between two fetches of a source.",
         validate=_positive,
-    ),
-    Setting(
-        "languages",
-        list,
-        list(SITE_LANGUAGES),
+    )
+    languages: tuple[str, ...] = setting(
+        SITE_LANGUAGES,
         "Site languages, in switcher order.",
         validate=_languages,
-    ),
-    Setting(
-        "detect_languages",
-        list,
-        ["en", "es", "de", "fr", "it", "uk", "ru", "pt", "nl", "pl"],
+    )
+    detect_languages: tuple[str, ...] = setting(
+        ("en", "es", "de", "fr", "it", "uk", "ru", "pt", "nl", "pl"),
         "Candidate languages for detection; a small set is faster and more accurate.",
         validate=_languages,
-    ),
-    Setting(
-        "near_duplicate_threshold",
-        float,
+    )
+    near_duplicate_threshold: float = setting(
         0.4,
         "Estimated Jaccard similarity of word 5-gram shingles above which two articles are copies.",
         validate=_fraction,
-    ),
-    Setting(
-        "translate",
-        bool,
+    )
+    translate: bool = setting(
         True,
         "Translate published articles into every site language during ingest.",
-    ),
-    Setting(
-        "workers", int, 2, "Worker processes for CPU-bound stages (extraction).", validate=_positive
-    ),
-    Setting(
-        "log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR.", validate=_log_level
-    ),
-    Setting("log_format", str, "text", "Log format on stderr: text or json.", validate=_log_format),
-    Setting(
-        "api_token",
-        str,
+    )
+    workers: int = setting(
+        2,
+        "Worker processes for CPU-bound stages (extraction).",
+        validate=_positive,
+    )
+    log_level: str = setting(
+        "INFO",
+        "Logging level: DEBUG, INFO, WARNING, ERROR.",
+        validate=_log_level,
+    )
+    log_format: str = setting(
+        "text",
+        "Log format on stderr: text or json.",
+        validate=_log_format,
+    )
+    api_token: str = setting(
         "",
         "Token required by write endpoints of the API; empty disables them.",
         secret=True,
-    ),
-    Setting(
-        "translation_backends",
-        list,
-        ["ctranslate2", "libretranslate", "openai", "apertium"],
-        "Translation backends to load, in order of preference between engines of the same kind; "
-        "a backend left out of the list is never used.",
-    ),
-    Setting(
-        "translation_pivots",
-        list,
-        ["es", "ca", "en"],
+    )
+    translation_backends: tuple[str, ...] = setting(
+        ("ctranslate2", "libretranslate", "openai", "apertium"),
+        "Translation backends to load, in order of preference between engines of the same "
+        "kind; a backend left out of the list is never used.",
+    )
+    translation_pivots: tuple[str, ...] = setting(
+        ("es", "ca", "en"),
         "Languages a translation may go through when no engine covers a direction directly, "
         "tried in this order unless translation_pivot_preferences says otherwise.",
         validate=_languages,
-    ),
-    Setting(
-        "translation_pivot_preferences",
-        list,
-        [],
-        "Per-direction pivot choices overriding the built-in table, as 'src-tgt:pivot' "
-        "(e.g. 'fr-en:ca'); 'src-tgt:' forbids pivots for that direction.",
-    ),
-    Setting(
-        "translation_timeout",
-        float,
+    )
+    translation_pivot_preferences: tuple[str, ...] = setting(
+        (),
+        "Per-direction pivot choices overriding the built-in table, as 'src-tgt:pivot' (e.g. "
+        "'fr-en:ca'); 'src-tgt:' forbids pivots for that direction.",
+    )
+    translation_timeout: float = setting(
         600.0,
         "Seconds allowed for one translation batch.",
         validate=_positive,
-    ),
-    Setting(
-        "apertium_binary", str, "apertium", "The apertium command (name on PATH or full path)."
-    ),
-    Setting(
-        "models_dir",
-        str,
+    )
+    apertium_binary: str = setting(
+        "apertium",
+        "The apertium command (name on PATH or full path).",
+    )
+    models_dir: str = setting(
         "",
         "Directory of CTranslate2 models: OPUS-MT converted directories (opus-mt-de-en/) and "
         "Argos Translate .argosmodel packages; empty means <data_dir>/models.",
-    ),
-    Setting("ctranslate2_device", str, "cpu", "Device for CTranslate2 models: cpu, cuda or auto."),
-    Setting(
-        "ctranslate2_compute_type",
-        str,
+    )
+    ctranslate2_device: str = setting(
+        "cpu",
+        "Device for CTranslate2 models: cpu, cuda or auto.",
+    )
+    ctranslate2_compute_type: str = setting(
         "int8",
         "CTranslate2 computation type: default, auto, int8, int8_float32, int16, float16, float32.",
-    ),
-    Setting(
-        "ctranslate2_inter_threads",
-        int,
+    )
+    ctranslate2_inter_threads: int = setting(
         1,
         "Batches one CTranslate2 model translates in parallel.",
         validate=_positive,
-    ),
-    Setting(
-        "ctranslate2_intra_threads",
-        int,
+    )
+    ctranslate2_intra_threads: int = setting(
         0,
         "Threads per CTranslate2 batch; 0 uses every core.",
         validate=_non_negative,
-    ),
-    Setting(
-        "ctranslate2_beam_size", int, 2, "Beam size of CTranslate2 decoding.", validate=_positive
-    ),
-    Setting(
-        "ctranslate2_batch_size", int, 32, "Sentences per CTranslate2 batch.", validate=_positive
-    ),
-    Setting(
-        "ctranslate2_max_loaded",
-        int,
+    )
+    ctranslate2_beam_size: int = setting(
+        2,
+        "Beam size of CTranslate2 decoding.",
+        validate=_positive,
+    )
+    ctranslate2_batch_size: int = setting(
+        32,
+        "Sentences per CTranslate2 batch.",
+        validate=_positive,
+    )
+    ctranslate2_max_loaded: int = setting(
         4,
         "CTranslate2 models kept in memory at once; the least recently used is unloaded.",
         validate=_positive,
-    ),
-    Setting(
-        "libretranslate_url",
-        str,
+    )
+    libretranslate_url: str = setting(
         "",
-        "Base URL of a LibreTranslate-compatible server, e.g. http://127.0.0.1:5000; "
-        "empty disables the libretranslate backend.",
-    ),
-    Setting(
-        "libretranslate_api_key", str, "", "API key sent to the LibreTranslate server.", secret=True
-    ),
-    Setting(
-        "openai_base_url",
-        str,
+        "Base URL of a LibreTranslate-compatible server, e.g. http://127.0.0.1:5000; empty "
+        "disables the libretranslate backend.",
+    )
+    libretranslate_api_key: str = setting(
+        "",
+        "API key sent to the LibreTranslate server.",
+        secret=True,
+    )
+    openai_base_url: str = setting(
         "",
         "Base URL of an OpenAI-compatible API, up to /v1 (e.g. http://127.0.0.1:11434/v1 for "
         "Ollama); empty disables the openai backend.",
-    ),
-    Setting("openai_model", str, "", "Model name sent to the OpenAI-compatible API."),
-    Setting("openai_api_key", str, "", "Bearer token for the OpenAI-compatible API.", secret=True),
-    Setting(
-        "openai_directions",
-        list,
-        [],
-        "Directions the openai backend offers, as 'src-tgt' (e.g. 'de-en,en-uk'); empty means "
-        "every pair among the site languages.",
-    ),
-    Setting(
-        "openai_max_chars",
-        int,
+    )
+    openai_model: str = setting(
+        "",
+        "Model name sent to the OpenAI-compatible API.",
+    )
+    openai_api_key: str = setting(
+        "",
+        "Bearer token for the OpenAI-compatible API.",
+        secret=True,
+    )
+    openai_directions: tuple[str, ...] = setting(
+        (),
+        "Directions the openai backend offers, as 'src-tgt' (e.g. 'de-en,en-uk'); empty means"
+        " every pair among the site languages.",
+    )
+    openai_max_chars: int = setting(
         6000,
         "Source characters sent in one chat request; longer batches are split.",
         validate=_positive,
-    ),
-    Setting("site_title", str, "polynews", "Name of the site, shown in page titles and feeds."),
-    Setting(
-        "base_url",
-        str,
+    )
+    site_title: str = setting(
+        "polynews",
+        "Name of the site, shown in page titles and feeds.",
+    )
+    base_url: str = setting(
         "",
         "Public URL of the site (e.g. https://news.example.org), used in feeds, sitemaps and "
-        "canonical links; empty means the address the request came to.",
-    ),
-    Setting(
-        "page_size", int, 20, "Articles per page on lists, feeds and the API.", validate=_positive
-    ),
-    Setting(
-        "time_zone",
-        str,
+        "canonical links; empty means the address the request came to. An http(s) URL, "
+        "possibly with a path prefix, without query or fragment.",
+        validate=_base_url,
+    )
+    page_size: int = setting(
+        20,
+        "Articles per page on lists, feeds and the API.",
+        validate=_positive,
+    )
+    time_zone: str = setting(
         "UTC",
         "Time zone (IANA name such as Europe/Paris) in which pages show times; pages say which.",
         validate=_time_zone,
-    ),
-    Setting(
-        "search_rate_limit",
-        float,
+    )
+    search_rate_limit: float = setting(
         2.0,
         "Searches per second one client IP may make on average (token bucket refill rate).",
         validate=_positive,
-    ),
-    Setting(
-        "search_rate_burst",
-        int,
+    )
+    search_rate_burst: int = setting(
         20,
         "Searches one client IP may make in a burst before search_rate_limit applies.",
         validate=_positive,
-    ),
-    Setting(
-        "web_workers",
-        int,
+    )
+    web_workers: int = setting(
         2,
         "Server processes of `polynews serve`; one per core suits a read-mostly site.",
         validate=_positive,
-    ),
-    Setting(
-        "allowed_hosts",
-        list,
-        [],
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
         "Host names the site answers to (the Host header), e.g. news.example.org or "
         "news.example.org:8443 (that port only); a leading dot (.example.org) also allows "
         "subdomains. Any other Host gets 400 and never reaches the page cache. Empty: the "
@@ -396,106 +432,114 @@ SETTINGS: tuple[Setting, ...] = (
         "unsafe with base_url empty, as one request could then put its host name into the "
         "cached links every visitor gets.",
         validate=_host_names,
-    ),
-    Setting(
-        "apertium_processes",
-        int,
+    )
+    apertium_processes: int = setting(
         0,
         "Apertium pipelines one large translation batch is split across (at paragraph "
-        "boundaries), run at the same time; 0 means one per two CPU cores, as one pipeline "
-        "of Apertium processes already keeps about 1.5 cores busy.",
+        "boundaries), run at the same time; 0 means one per two CPU cores, as one pipeline of"
+        " Apertium processes already keeps about 1.5 cores busy.",
         validate=_non_negative,
-    ),
-    Setting(
-        "max_new_entries_per_source",
-        int,
+    )
+    max_new_entries_per_source: int = setting(
         500,
         "New entries taken from one feed or sitemap per pass, newest first, and pages "
         "fetched for one source per pass; the rest are taken on the next passes (the source "
         "is read again at once), so one huge source cannot hold back the others.",
         validate=_positive,
-    ),
-    Setting(
-        "translation_time_budget",
-        float,
+    )
+    translation_time_budget: float = setting(
         300.0,
         "Seconds one pass may spend translating; what is left waits for the next pass, so a "
         "slow or dead translation engine never holds back fetching or publication.",
         validate=_positive,
-    ),
-)
+    )
 
-SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-
-
-def register(setting: Setting) -> None:
-    """Add a setting (used by extensions such as translation backends) to the table."""
-    global SETTINGS
-    if setting.name in SETTINGS_BY_NAME:
-        raise ConfigError(f"setting {setting.name!r} is declared twice")
-    SETTINGS = (*SETTINGS, setting)
-    SETTINGS_BY_NAME[setting.name] = setting
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The effective settings: a value for every row of :data:`SETTINGS`."""
-
-    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    def __post_init__(self) -> None:
+        for row in SETTINGS:
+            object.__setattr__(self, row.name, coerce(row.name, getattr(self, row.name)))
 
     def __repr__(self) -> str:
         return f"Settings({self.redacted()!r})"
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "values":
-            raise AttributeError(name)  # copy and pickle probe dunders before __init__
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(f"no setting named {name!r}") from None
-
     @property
     def database(self) -> str:
         """The database URL, defaulting to SQLite inside the data directory."""
-        url: str = self.values["database_url"]
-        if url:
-            return url
-        return f"sqlite:///{Path(self.values['data_dir']).resolve() / 'polynews.db'}"
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'polynews.db'}"
 
     def replace(self, **changes: Any) -> Settings:
-        """Return a copy with some values changed (and validated)."""
-        merged = dict(self.values)
+        """Return a copy with some values changed, each converted and validated."""
+        merged = self.values()
         for name, raw in changes.items():
             merged[name] = coerce(name, raw)
-        return Settings(merged)
+        return Settings(**merged)
 
-    def redacted(self) -> dict[str, Any]:
+    def values(self) -> dict[str, Any]:
+        """Every setting's value, by name."""
+        return {row.name: getattr(self, row.name) for row in SETTINGS}
+
+    def plain(self) -> dict[str, str | int | float | bool | list[str]]:
+        """Every value as TOML/JSON data (paths as text, lists as lists), secrets included."""
+        out: dict[str, str | int | float | bool | list[str]] = {}
+        for name, value in self.values().items():
+            if isinstance(value, tuple):
+                out[name] = list(value)
+            elif isinstance(value, str | int | float | bool):
+                out[name] = value
+            else:
+                out[name] = str(value)
+        return out
+
+    def redacted(self) -> dict[str, str | int | float | bool | list[str]]:
         """Values fit for printing: secrets replaced by '***' when set."""
-        out: dict[str, Any] = {}
-        for s in SETTINGS:
-            value = self.values[s.name]
-            if s.secret and value:
-                value = "***"
-            out[s.name] = str(value) if isinstance(value, Path) else value
+        out = self.plain()
+        for row in SETTINGS:
+            if row.secret and out[row.name]:
+                out[row.name] = "***"
         return out
 
 
-def coerce(name: str, raw: Any) -> Any:
-    """Convert ``raw`` (from TOML, environment or a flag) to the setting's type; validate it."""
-    setting = SETTINGS_BY_NAME.get(name)
-    if setting is None:
-        known = ", ".join(sorted(SETTINGS_BY_NAME))
-        raise ConfigError(f"unknown setting {name!r}; known settings: {known}")
-    try:
-        value = _convert(setting.type, raw)
-        if setting.validate is not None:
-            setting.validate(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r}: invalid value {raw!r}: {exc}") from exc
-    return value
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table, read off a field of :class:`Settings`."""
+
+    name: str
+    type: Any  # the field's annotation: str, int, float, bool, Path or tuple[str, ...]
+    default: Any
+    help: str
+    secret: bool = False
+    validate: Callable[[Any], None] | None = None
+
+    @classmethod
+    def from_field(cls, spec: Field[Any], annotation: Any) -> Setting:
+        """The row a :func:`setting` field declares."""
+        return cls(
+            name=spec.name,
+            type=annotation,
+            default=spec.default,
+            help=spec.metadata["help"],
+            secret=spec.metadata["secret"],
+            validate=spec.metadata["validate"],
+        )
+
+    @property
+    def type_name(self) -> str:
+        """The type as the README shows it (a tuple of strings is a list to an operator)."""
+        return "list" if self.type == tuple[str, ...] else self.type.__name__
+
+    def convert(self, raw: Any) -> Any:
+        """``raw`` (from TOML, the environment, a flag or code) as this setting's type, checked.
+
+        Raises ``ValueError`` or ``TypeError`` saying what is wrong.
+        """
+        value = _convert(self.type, raw)
+        if self.validate is not None:
+            self.validate(value)
+        return value
 
 
-def _convert(kind: type, raw: Any) -> Any:
+def _convert(kind: Any, raw: Any) -> Any:
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -505,17 +549,53 @@ def _convert(kind: type, raw: Any) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise ValueError("expected true or false")
-    if kind is list:
+    if kind == tuple[str, ...]:
         if isinstance(raw, str):
-            return [part.strip() for part in raw.split(",") if part.strip()]
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
         if isinstance(raw, list | tuple):
-            return [str(part) for part in raw]
+            return tuple(str(part).strip() for part in raw)
         raise ValueError("expected a list or a comma-separated string")
     if kind is Path:
-        return Path(str(raw))
-    if kind is int and isinstance(raw, float):
-        raise ValueError("expected an integer")
-    return kind(raw)
+        if not isinstance(raw, str | Path):
+            raise ValueError("expected a path")
+        return Path(raw)
+    if kind is int:
+        if isinstance(raw, bool | float):
+            raise ValueError("expected an integer")
+        return int(raw)
+    if kind is float:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        number = float(raw)
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        return number
+    if kind is str:
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            raise ValueError("expected a string")
+        return str(raw)
+    raise TypeError(f"settings of type {kind!r} are not supported")
+
+
+_HINTS = typing.get_type_hints(Settings)
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting.from_field(spec, _HINTS[spec.name]) for spec in fields(Settings)
+)
+"""The rows of the table, in declaration order (the README's order)."""
+
+SETTINGS_BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
+
+
+def coerce(name: str, raw: Any) -> Any:
+    """Convert ``raw`` (from TOML, environment or a flag) to the setting's type; validate it."""
+    row = SETTINGS_BY_NAME.get(name)
+    if row is None:
+        known = ", ".join(sorted(SETTINGS_BY_NAME))
+        raise ConfigError(f"unknown setting {name!r}; known settings: {known}")
+    try:
+        return row.convert(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: invalid value {raw!r}: {exc}") from exc
 
 
 def load_settings(
@@ -524,33 +604,40 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build the effective settings from defaults, the TOML file, the environment and flags."""
-    env = os.environ if environ is None else environ
-    flags = dict(overrides or {})
-    values: dict[str, Any] = {s.name: _copy(s.default) for s in SETTINGS}
+    """Build the effective settings from defaults, the TOML file, the environment and flags.
 
+    Without ``config_file``, ``<data_dir>/polynews.toml`` then ``./polynews.toml`` are
+    looked for. Logs a warning when the settings switch the SSRF guard off entirely.
+    """
+    env = os.environ if environ is None else environ
+    flags = {name: raw for name, raw in (overrides or {}).items() if raw is not None}
     env_values = {
-        s.name: env[f"POLYNEWS_{s.name.upper()}"]
-        for s in SETTINGS
-        if f"POLYNEWS_{s.name.upper()}" in env
+        row.name: env[f"POLYNEWS_{row.name.upper()}"]
+        for row in SETTINGS
+        if f"POLYNEWS_{row.name.upper()}" in env
     }
     # The data directory decides where polynews.toml is looked for, so settle it first.
-    data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", values["data_dir"]))))
+    default_dir = SETTINGS_BY_NAME["data_dir"].default
+    data_dir = Path(str(flags.get("data_dir", env_values.get("data_dir", default_dir))))
     path = config_file
     if path is None:
         for candidate in (data_dir / "polynews.toml", Path("polynews.toml")):
             if candidate.is_file():
                 path = candidate
                 break
+    values: dict[str, Any] = {}
     if path is not None:
-        for name, raw in _read_toml(path).items():
-            values[name] = coerce(name, raw)
-    for name, raw in env_values.items():
-        values[name] = coerce(name, raw)
-    for name, raw in flags.items():
-        if raw is not None:
-            values[name] = coerce(name, raw)
-    return Settings(values)
+        values.update((name, coerce(name, raw)) for name, raw in _read_toml(path).items())
+    values.update((name, coerce(name, raw)) for name, raw in env_values.items())
+    values.update((name, coerce(name, raw)) for name, raw in flags.items())
+    settings = Settings(**values)
+    if opens_every_network(settings.allow_private_networks):
+        log.warning(
+            "the SSRF guard is off: allow_private_networks=%s lets sources reach every "
+            "address, including this machine and its private network",
+            ",".join(settings.allow_private_networks),
+        )
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -559,6 +646,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from exc
+    except PermissionError as exc:
+        raise ConfigError(f"config file {path} cannot be read: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     section = data.get("polynews", data)
@@ -567,33 +662,32 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return section
 
 
-def _copy(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
-
-
 def settings_table() -> str:
     """Every setting as a markdown table: name, type, default, help."""
     rows = ["| setting | type | default | what it does |", "|---|---|---|---|"]
-    for s in SETTINGS:
-        default = ",".join(s.default) if isinstance(s.default, list) else str(s.default)
+    for row in SETTINGS:
+        default = ",".join(row.default) if isinstance(row.default, tuple) else str(row.default)
         default = f"`{default}`" if default else "(empty)"
-        kind = s.type.__name__ + (" (secret)" if s.secret else "")
-        rows.append(f"| `{s.name}` | {kind} | {default} | {s.help} |")
+        kind = row.type_name + (" (secret)" if row.secret else "")
+        rows.append(f"| `{row.name}` | {kind} | {default} | {row.help} |")
     return "\n".join(rows)
 
 
 def defaults() -> Settings:
-    """Settings with every value at its default (no file, no environment)."""
-    return load_settings(environ={}, config_file=None)
+    """Settings with every value at its default: no file, no environment, no flags."""
+    return Settings()
 
 
 __all__ = [
     "SETTINGS",
+    "SETTINGS_BY_NAME",
     "SITE_LANGUAGES",
     "Setting",
     "Settings",
     "coerce",
     "defaults",
     "load_settings",
-    "register",
+    "opens_every_network",
+    "setting",
+    "settings_table",
 ]

@@ -1,10 +1,17 @@
-"""Opening the database: engine set-up per dialect and migrations to the newest schema."""
+"""Opening the database: engine set-up per dialect and migrations to the newest schema.
+
+A SQLite file that cannot be written (a read-only data directory or file, a read-only
+mount, an archive copied to a CD) is opened read-only on request (``polynews serve``):
+no migration, no WAL set-up, and a check that its schema is the newest one.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -44,6 +51,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def sqlite_writable(path: Path) -> bool:
+    """True when SQLite can write ``path`` and its journal files beside it (or create them)."""
+    directory = path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent  # the data directory would be made inside this one
+    if not os.access(directory, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def create_read_only_engine(path: Path) -> Engine:
+    """An engine that only reads the SQLite file ``path``, which nobody may write meanwhile.
+
+    With no write-ahead log beside it the file is opened ``immutable`` (SQLite then needs
+    no ``-shm`` file, which a read-only directory could not hold); with one, plain
+    read-only, which works only when its ``-shm`` file exists too.
+    """
+    if not path.is_file():
+        raise StoreError(f"no database at {path}, and its directory is read-only")
+    wal = path.with_name(path.name + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+    engine = create_engine(f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true")
+    event.listen(engine, "connect", _sqlite_read_only_pragmas)
+    return engine
+
+
 def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", _MIGRATIONS)
@@ -58,7 +109,9 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not migrate the database at {engine.url!r}: {exc}") from exc
+        raise StoreError(
+            f"could not migrate the database at {engine.url!r}: {_first_line(exc)}"
+        ) from exc
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -68,17 +121,51 @@ def schema_is_current(engine: Engine) -> bool:
         return MigrationContext.configure(conn).get_current_revision() == head
 
 
-def open_store(settings: Settings, *, migrate_schema: bool = True) -> Engine:
-    """Open (and by default migrate) the database the settings point at."""
+def open_store(
+    settings: Settings, *, migrate_schema: bool = True, allow_read_only: bool = False
+) -> Engine:
+    """Open (and by default migrate) the database the settings point at.
+
+    A SQLite file that cannot be written is refused with a clear :class:`StoreError`,
+    unless ``allow_read_only``: then it is opened read-only, provided its schema is the
+    newest (a read-only archive cannot be migrated).
+    """
     url = settings.database
+    path = sqlite_path(url)
     try:
+        if path is not None and not sqlite_writable(path):
+            if not allow_read_only:
+                raise StoreError(read_only_message(path.parent))
+            engine = create_read_only_engine(path)
+            if not schema_is_current(engine):
+                engine.dispose()
+                raise StoreError(
+                    f"the database {path} is read-only and was written by an older polynews; "
+                    "open it once with write access (any polynews command migrates it)"
+                )
+            log.info("store opened read-only url=%s", _redact(url))
+            return engine
         engine = create_db_engine(url)
         if migrate_schema:
             migrate(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"could not open the database {_redact(url)}: {exc}") from exc
+        raise StoreError(f"could not open the database {_redact(url)}: {_first_line(exc)}") from exc
     log.debug("store opened url=%s", _redact(url))
     return engine
+
+
+def read_only_message(directory: Path) -> str:
+    """What to tell an operator whose data directory cannot be written."""
+    return (
+        f"the data directory {directory} is read-only: make it writable, or pass --data-dir "
+        "with a writable directory (`polynews serve` alone can serve a read-only archive)"
+    )
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's SQL echo and background link."""
+    original = getattr(exc, "orig", None)
+    return str(original if original is not None else exc).splitlines()[0]
 
 
 def _redact(url: str) -> str:

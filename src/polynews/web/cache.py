@@ -92,8 +92,14 @@ class DataVersion:
             if not path or path == ":memory:":
                 return None
             if self._watch is None:
-                self._watch = sqlite3.connect(path, check_same_thread=False)
-                weakref.finalize(self, self._watch.close)
+                # Opened like the engine's own (a read-only archive needs its URI flags),
+                # then kept out of the pool for the life of the app.
+                raw = self.engine.raw_connection()
+                watch = raw.driver_connection
+                assert isinstance(watch, sqlite3.Connection)
+                raw.detach()
+                weakref.finalize(self, watch.close)
+                self._watch = watch
             return self._watch.execute("PRAGMA data_version").fetchone()[0]
         if dialect == "postgresql":
             with self.engine.connect() as conn:
