@@ -1,0 +1,1 @@
+"""Stories: grouping the same event across outlets and languages."""
