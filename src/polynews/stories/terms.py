@@ -72,8 +72,20 @@ def transliterate(word: str, language: str = "") -> str:
     return "".join(out)
 
 
+# Russian and Ukrainian case endings that end in a consonant, which the skeleton would
+# otherwise keep ("Туском" is "Tusk" in the instrumental). Only these, and only on a
+# stem of at least four letters: "-ов"/"-ів" would eat "Киев" and "Харків".
+_SLAVIC_ENDINGS = ("ами", "ями", "ом", "ем", "ём", "ой", "ою", "ею", "єю", "ым", "им", "ах", "ях")
+_SLAVIC_MIN_STEM = 4
+
+
 def name_key(word: str, language: str = "") -> str:
     """The consonant skeleton of a name: equal for its spellings across languages."""
+    lower = word.lower()
+    for ending in _SLAVIC_ENDINGS:
+        if lower.endswith(ending) and len(lower) - len(ending) >= _SLAVIC_MIN_STEM:
+            word = word[: -len(ending)]
+            break
     latin = transliterate(word, language)
     letters = [c for c in latin if c.isascii() and c.isalpha()]
     if not letters:
