@@ -482,6 +482,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     print()
+    print("combined, test half, per language pair (pairs, positives, F1):")
+    by_pair: dict[str, list[int]] = {}
+    for i in sel(test):
+        by_pair.setdefault(pair_key(pairs[i].a.language, pairs[i].b.language), []).append(i)
+    cells = []
+    for key, idx in sorted(by_pair.items(), key=lambda kv: -len(kv[1])):
+        gold = [pairs[i].same for i in idx]
+        f1 = prf([decided[i].same_story for i in idx], gold)[2]
+        cells.append(f"{key} {len(idx)}/{sum(gold)} {f1:.2f}")
+    print("  " + "; ".join(cells))
+    print()
 
     demo_linker = StoryLinker(e5, shipped, load_term_stats())
     for copies in (False, True):

@@ -161,10 +161,12 @@ def test_unrelated_articles_do_not_link_even_with_shared_numbers(linker: StoryLi
 def test_compare_pairs_and_link_make_the_same_decision_as_compare(
     linker: StoryLinker, demo: list[DemoArticle], demo_profiles: list[Profile]
 ) -> None:
-    pairs = [(demo[0].text, demo[j].text) for j in range(1, 8)]
+    others = [j for j, a in enumerate(demo) if a.story != demo[0].story][:2]
+    same = [j for j, a in enumerate(demo[1:], start=1) if a.story == demo[0].story][-1:]
+    pairs = [(demo[0].text, demo[j].text) for j in [*others, *same]]
     batched = linker.compare_pairs(pairs)
     single = [linker.compare(a, b) for a, b in pairs]
-    assert [d.same_story for d in batched] == [d.same_story for d in single]
+    assert [d.same_story for d in batched] == [d.same_story for d in single] == [False, False, True]
     np.testing.assert_allclose([d.score for d in batched], [d.score for d in single], atol=1e-5)
     # link() returns None only for pairs the full decision rejects, the same decision otherwise.
     linked = linker.link(demo_profiles[0], demo_profiles[1:])
