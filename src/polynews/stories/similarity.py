@@ -196,32 +196,49 @@ class StoryLinker:
     def link(self, new: Profile, candidates: Sequence[Profile]) -> list[Comparison | None]:
         """Decisions of ``new`` against every candidate; None where it cannot be the same story.
 
-        The embedding cosines are one matrix product; the term cosine is computed only
-        for candidates that could still reach the threshold with a perfect term match,
-        so the result equals :meth:`compare_profiles` on every pair returned, and the
-        pairs skipped are exactly ones it would reject.
+        Everything but the term cosine is computed for all candidates at once with
+        numpy; the term cosine (and the full :meth:`decide`) only for candidates that
+        could still reach the threshold with a perfect term match. So every decision
+        returned equals :meth:`compare_profiles`, and every None is a pair it rejects.
         """
         if not candidates:
             return []
         cal = self.calibration
         leads = np.stack([c.lead for c in candidates]) @ new.lead
-        bodies = np.zeros(len(candidates), dtype=np.float32)
-        if new.body is not None:
+        bodies = np.zeros(len(candidates), dtype=np.float64)
+        if new.body is not None and cal.weights.get("body_cosine", 0.0) != 0.0:
             for i, c in enumerate(candidates):
                 if c.body is not None:
                     bodies[i] = float(c.body @ new.body)
-        best_terms = max(0.0, cal.weights.get("terms_cosine", 0.0))
-        out: list[Comparison | None] = []
-        for i, candidate in enumerate(candidates):
-            pair = pair_key(new.language, candidate.language)
-            hours = hours_apart(new.published, candidate.published)
+        pairs = [pair_key(new.language, c.language) for c in candidates]
+        per_pair = {p: (cal.levels.of(p), cal.pair_offsets.get(p, 0.0)) for p in set(pairs)}
+        mean = np.array([per_pair[p][0][0] for p in pairs])
+        std = np.array([per_pair[p][0][1] for p in pairs])
+        arrays = {
+            "lead_cosine": leads.astype(np.float64),
+            "lead_z": (leads - mean) / np.where(std > 0, std, 1.0),
+            "body_cosine": bodies,
+            "cross_language": np.array(
+                [float(new.language.lower() != c.language.lower()) for c in candidates]
+            ),
+        }
+        hours = [hours_apart(new.published, c.published) for c in candidates]
+        bound = np.array(
+            [per_pair[p][1] - cal.time.penalty(h) for p, h in zip(pairs, hours, strict=True)]
+        )
+        bound += cal.intercept + max(0.0, cal.weights.get("terms_cosine", 0.0))
+        for name, weight in cal.weights.items():
+            if name in arrays:
+                bound += weight * arrays[name]
+        out: list[Comparison | None] = [None] * len(candidates)
+        for i in np.flatnonzero(bound >= cal.threshold - 1e-9).tolist():
+            candidate = candidates[i]
             signals = self._signals(
-                float(leads[i]), float(bodies[i]), 0.0, new.language, candidate.language
+                float(leads[i]),
+                float(bodies[i]),
+                cosine(new.terms, candidate.terms),
+                new.language,
+                candidate.language,
             )
-            bound = cal.logit(signals, pair) - cal.time.penalty(hours) + best_terms
-            if bound < cal.threshold:
-                out.append(None)
-                continue
-            signals["terms_cosine"] = cosine(new.terms, candidate.terms)
-            out.append(self.decide(signals, pair, hours))
+            out[i] = self.decide(signals, pairs[i], hours[i])
         return out
