@@ -19,7 +19,8 @@ COMMANDS = [
     [], ["config"], ["sources"], ["sources", "add"], ["sources", "list"], ["sources", "remove"],
     ["sources", "enable"], ["sources", "disable"], ["sources", "import"], ["sources", "export"],
     ["fetch"], ["run"], ["reextract"], ["stats"], ["extract"], ["demo"], ["engines"],
-    ["translate"], ["serve"], ["export"],
+    ["translate"], ["serve"], ["export"], ["stories"], ["stories", "compare"], ["claims"],
+    ["claims", "extract"],
 ]  # fmt: skip
 
 

@@ -29,6 +29,8 @@ from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.db import read_only_message, sqlite_path
+from polynews.stories.claims_cli import app as claims_app
+from polynews.stories.compare_cli import app as stories_app
 
 app = typer.Typer(
     help="polynews: follow news in any language, deduplicate, translate, publish.",
@@ -37,6 +39,8 @@ app = typer.Typer(
 )
 sources_app = typer.Typer(help="Add, list, remove, enable and disable sources; OPML import/export.")
 app.add_typer(sources_app, name="sources")
+app.add_typer(stories_app, name="stories")
+app.add_typer(claims_app, name="claims")
 
 
 def _settings(ctx: typer.Context) -> Settings:
