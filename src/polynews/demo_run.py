@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from polynews.config import Settings
 from polynews.demo.corpus import demo_sources
@@ -103,6 +104,24 @@ def run_demo(
     return 0
 
 
+def stories_line(summary: dict[str, Any]) -> str:
+    """The demo's one line about stories, from the ``stats`` summary."""
+    stories = summary.get("stories") or {}
+    count = int(stories.get("count") or 0)
+    if not count:
+        return "0 stories (the story stage is off or found nothing)"
+    largest = stories.get("largest") or {}
+    outlets, languages = int(largest.get("outlets", 0)), int(largest.get("languages", 0))
+    multi = int(stories.get("multi_outlet") or 0)
+    return (
+        f"{count} {'story' if count == 1 else 'stories'} "
+        f"({multi} reported by more than one outlet); the largest covered by "
+        f"{outlets} {'outlet' if outlets == 1 else 'outlets'} in {languages} "
+        f"{'language' if languages == 1 else 'languages'}; "
+        f"{summary.get('claims', 0)} attributed claims"
+    )
+
+
 def _summary(settings: Settings, report: RunReport, data_dir: Path) -> None:
     engine = open_store(settings)
     try:
@@ -116,6 +135,7 @@ def _summary(settings: Settings, report: RunReport, data_dir: Path) -> None:
         flush=True,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2), flush=True)
+    print(stories_line(summary), flush=True)
     if failing:
         print("sources with errors (expected for the hostile demo sources):", flush=True)
         for s in failing:
