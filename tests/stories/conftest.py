@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +63,13 @@ class MemoEmbedder:
 def story_linker() -> StoryLinker:
     """A linker on the process's shared e5 model, embedding each text once per session."""
     return StoryLinker(MemoEmbedder(shared_linker().embedder))
+
+
+EN_CLAIM = (
+    "According to the French rail operator, 40 % of high-speed trains were cancelled on "
+    "Tuesday as rail unions in France, Germany and Italy went on strike."
+)
+"""A paragraph holding one attributed claim."""
 
 
 @dataclass
@@ -194,7 +202,7 @@ def membership(engine: Engine) -> dict[int, int]:
         return {r.article_id: r.story_id for r in conn.execute(select(story_articles))}
 
 
-def story_rows(engine: Engine) -> dict[int, object]:
+def story_rows(engine: Engine) -> dict[int, Any]:
     """Story id -> its row."""
     with engine.connect() as conn:
         return {r.id: r for r in conn.execute(select(stories).order_by(stories.c.id))}

@@ -58,10 +58,10 @@ def test_articles_join_their_story_across_languages(
 
     rows = story_rows(engine)
     fire_story = rows[members[fire["fr"]]]
-    assert fire_story.article_count == len(fire) == len(demo_languages("valdelobos-fire"))  # type: ignore[attr-defined]
-    assert fire_story.outlet_count == len(fire)  # type: ignore[attr-defined]
-    assert fire_story.language_count == len(fire)  # type: ignore[attr-defined]
-    assert fire_story.merged_into is None  # type: ignore[attr-defined]
+    assert fire_story.article_count == len(fire) == len(demo_languages("valdelobos-fire"))
+    assert fire_story.outlet_count == len(fire)
+    assert fire_story.language_count == len(fire)
+    assert fire_story.merged_into is None
     with engine.connect() as conn:
         times = {
             i: t
@@ -75,9 +75,9 @@ def test_articles_join_their_story_across_languages(
         }
     first = min(fire.values(), key=lambda i: (times[i], i))
     # The headline is the first report; the story's span is its members' times.
-    assert fire_story.headline_article_id == first  # type: ignore[attr-defined]
-    assert fire_story.first_published_at == times[first]  # type: ignore[attr-defined]
-    assert fire_story.last_published_at == max(times[i] for i in fire.values())  # type: ignore[attr-defined]
+    assert fire_story.headline_article_id == first
+    assert fire_story.first_published_at == times[first]
+    assert fire_story.last_published_at == max(times[i] for i in fire.values())
     # The founder has no score; every other member its (passing) score.
     founders = [i for i in fire.values() if scores[i] is None]
     assert len(founders) == 1
@@ -200,7 +200,7 @@ def test_a_bridging_article_merges_two_stories_and_the_old_ids_redirect(
         story_store.merge(conn, younger, third)
         assert story_store.resolve(conn, third) == younger
     rows = story_rows(engine)
-    assert rows[younger].article_count == 2  # type: ignore[attr-defined]
+    assert rows[younger].article_count == 2
 
     # Then en arrives, 50 hours from both, reporting the same flood: one event after all.
     en = publish_demo(engine, "vedra-flood", when={"en": T0 + timedelta(hours=50)}, only=("en",))
@@ -212,12 +212,12 @@ def test_a_bridging_article_merges_two_stories_and_the_old_ids_redirect(
     everyone = [first["fr"], first["de"], es["es"], en["en"]]
     assert {members[i] for i in everyone} == {older}
     rows = story_rows(engine)
-    assert rows[older].merged_into is None  # type: ignore[attr-defined]
-    assert rows[older].article_count == 4  # type: ignore[attr-defined]
-    assert rows[older].headline_article_id == first["fr"]  # type: ignore[attr-defined]
-    assert rows[younger].merged_into == older  # type: ignore[attr-defined]
-    assert rows[younger].article_count == 0  # type: ignore[attr-defined]
-    assert rows[third].merged_into == older  # type: ignore[attr-defined]  # one hop, not two
+    assert rows[older].merged_into is None
+    assert rows[older].article_count == 4
+    assert rows[older].headline_article_id == first["fr"]
+    assert rows[younger].merged_into == older
+    assert rows[younger].article_count == 0
+    assert rows[third].merged_into == older  # one hop, not two
     with engine.connect() as conn:
         assert story_store.resolve(conn, younger) == older
         assert story_store.resolve(conn, third) == older
