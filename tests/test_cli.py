@@ -161,6 +161,17 @@ def test_demo_once_then_stats(tmp_path: Path) -> None:
     assert stats["duplicates"] >= 4
     assert stats["sources_with_errors"] >= 8
     assert set(stats["translations"]) == {"en", "es", "de", "fr", "it", "uk"}
+    # The eight demo stories, each reported by several outlets, and their claims.
+    stories = stats["stories"]
+    assert stories["multi_outlet"] == 8 and stories["count"] >= 8
+    largest = stories["largest"]
+    assert largest["outlets"] >= 5 and largest["languages"] >= 5
+    assert stats["claims"] > 0
+    line = (
+        f"{stories['count']} stories (8 reported by more than one outlet); the largest covered "
+        f"by {largest['outlets']} outlets in {largest['languages']} languages"
+    )
+    assert line in done.stdout
     site = tmp_path / "site"
     exported = subprocess.run(
         [*cmd, "export", str(site), "--base-url", "https://news.example.org/"],

@@ -31,11 +31,12 @@ from polynews.demo.corpus import (
     ground_truth,
 )
 from polynews.demo.server import DemoServer
-from polynews.pipeline import run_pass
+from polynews.pipeline import RunReport, run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles, sources
+from polynews.store.schema_stories import story_articles
 from polynews.store.schema_translate import translations
 
 
@@ -92,6 +93,52 @@ def _check_against_truth(engine: Engine, truth: GroundTruth) -> None:
         assert rows[url].error
 
 
+def _bcubed(found: dict[str, int], gold: dict[str, str]) -> float:
+    """B-cubed F1 of the clustering ``found`` (URL -> story id) against ``gold`` (URL -> key)."""
+    precision, recall = [], []
+    for url in gold:
+        same_found = {u for u in gold if found.get(u) == found.get(url)}
+        same_gold = {u for u in gold if gold[u] == gold[url]}
+        both = len(same_found & same_gold)
+        precision.append(both / len(same_found))
+        recall.append(both / len(same_gold))
+    p, r = sum(precision) / len(precision), sum(recall) / len(recall)
+    return 2 * p * r / (p + r)
+
+
+def _check_stories(
+    engine: Engine, truth: GroundTruth, stats: dict[str, Any], report: RunReport
+) -> None:
+    """Every demo story is recovered, across all its languages (Ukrainian and Russian too)."""
+    with engine.connect() as conn:
+        member = {
+            r.url: r.story_id
+            for r in conn.execute(
+                select(articles.c.url, story_articles.c.story_id).join(
+                    story_articles, story_articles.c.article_id == articles.c.id
+                )
+            )
+        }
+        published = set(conn.scalars(select(articles.c.url).where(articles.c.status == "ready")))
+    assert published <= set(member), "a published article is in no story"
+    gold = {
+        url: item.story
+        for url, item in truth.articles.items()
+        if item.story is not None and not item.hostile and item.duplicate_of is None
+    }
+    assert {truth.articles[u].language for u in gold} >= {"uk", "ru"}
+    assert all(url in member for url in gold)
+    assert _bcubed(member, gold) >= 0.95
+    # No duplicate is in a story; the demo's eight stories are all there, as one each.
+    assert not {u for u, item in truth.articles.items() if item.duplicate_of} & set(member)
+    assert len({member[u] for u in gold}) == len(set(gold.values())) == 8
+    assert stats["stories"]["multi_outlet"] == 8
+    assert stats["stories"]["largest"]["outlets"] >= 5
+    assert stats["stories"]["largest"]["languages"] >= 5
+    assert stats["claims"] > 0 and report.stories.claims == stats["claims"]
+    assert report.stories.errors == 0
+
+
 @pytest.mark.apertium
 def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoServer) -> None:
     settings = _fast(db_settings)
@@ -131,6 +178,7 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
             assert "polynews-xss" not in text and "onerror" not in text.lower()
 
     _check_new_hostile_classes(engine, settings, newsroom.base_url)
+    _check_stories(engine, truth, stats, report)
 
     # Every published article has one row per site language, and en/es/fr/it cover each other.
     with engine.connect() as conn:
