@@ -91,6 +91,7 @@ def main() -> int:
                 fetch_concurrency=16,
                 workers=args.workers,
                 translate=False,  # ingest only; translation has its own benchmark
+                stories=False,  # and so has the story stage (benchmarks/story_stage.py)
             )
             engine = open_store(settings)
             for url in synthetic_feed_urls(base_url, args.articles):

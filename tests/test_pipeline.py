@@ -36,7 +36,7 @@ from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles, sources
-from polynews.store.schema_stories import story_articles
+from polynews.store.schema_stories import stories, story_articles
 from polynews.store.schema_translate import translations
 
 
@@ -246,12 +246,36 @@ def test_reextract_reproduces_the_same_articles(settings: Settings, newsroom: De
     engine = _register(settings, newsroom.base_url, hostile=False)
     asyncio.run(run_pass(settings, force=True, progress=False))
     before = _outcome(engine)
+    stories_before = _story_partition(engine)
+    claims_before = article_store.stats(engine)["claims"]
     n = article_store.reset_for_reextract(engine)
     assert n == sum(1 for status, _ in before.values() if status in ("ready", "duplicate"))
+    assert _story_partition(engine) == set()  # memberships, and the emptied stories, are gone
     report = asyncio.run(run_pass(settings, reextract=True, progress=False))
     assert report.fetched == 0  # nothing was fetched again
     assert _outcome(engine) == before
+    # The same stories again (new ids), the same number of claims, no story left empty.
+    assert _story_partition(engine) == stories_before
+    stats = article_store.stats(engine)
+    assert stats["claims"] == claims_before
+    assert stats["stories"]["count"] == len(stories_before)
     engine.dispose()
+
+
+def _story_partition(engine: Engine) -> set[frozenset[str]]:
+    """The stories as sets of member URLs (ids differ between runs; who is with whom not)."""
+    by_story: dict[int, set[str]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(
+            select(articles.c.url, story_articles.c.story_id).join(
+                story_articles, story_articles.c.article_id == articles.c.id
+            )
+        ):
+            by_story.setdefault(row.story_id, set()).add(row.url)
+        live = stories.c.merged_into.is_(None)
+        empty = conn.execute(select(stories.c.id).where(live, stories.c.article_count == 0)).all()
+    assert empty == []
+    return {frozenset(urls) for urls in by_story.values()}
 
 
 def _cli(data_dir: Path, *args: str) -> list[str]:
@@ -296,6 +320,10 @@ def test_kill_9_loses_and_duplicates_nothing(
     with engine.connect() as conn:
         urls = [r.url for r in conn.execute(select(articles.c.url))]
     assert len(urls) == len(set(urls))
+    # Stories too: killed mid-stage or not, every published article is in the same story.
+    ref_engine = open_store(reference)
+    assert _story_partition(engine) == _story_partition(ref_engine)
+    ref_engine.dispose()
     engine.dispose()
 
 

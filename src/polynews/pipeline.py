@@ -13,11 +13,12 @@ error, a bug, a row the database refuses) is recorded against it (an event, the
 source's ``last_error``, the article's error and attempts) and the pass goes on.
 
 Fairness: a pass takes at most ``max_new_entries_per_source`` new entries from a source
-and fetches pages taking turns between sources; each fetched chunk is analysed, deduped,
-indexed and placed in stories at once, so the originals of a small source are published
-while a big one is still being fetched. Translation comes last, within
-``translation_time_budget``. The story stage (:mod:`polynews.stories.stage`) runs in a
-worker thread, one run at a time, so embedding never holds up fetching.
+and fetches pages taking turns between sources; each fetched chunk is analysed, deduped
+and indexed at once, so the originals of a small source are published while a big one
+is still being fetched. The story stage (:mod:`polynews.stories.stage`) follows in a
+worker thread, one run at a time, so embedding never holds up fetching or publication;
+the pass ends with a run of its own. Translation comes last, within
+``translation_time_budget``.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class Pipeline:
         self._linker = linker
         self._story_stage: StoryStage | None = None
         self._story_lock = threading.Lock()
+        self._story_task: asyncio.Task[None] | None = None
 
     # -- recording failures ---------------------------------------------------------------
 
@@ -412,6 +414,8 @@ class Pipeline:
                     task.result()
         for task in analysing:
             await task
+        if self._story_task is not None:
+            await self._story_task
 
     async def _fetch_page(self, article: store.PendingArticle) -> FetchResult | Exception:
         try:
@@ -495,7 +499,7 @@ class Pipeline:
             # Publishing now is a head start; the dedup stage at the end of the pass is
             # the one that must run, so a failure here only waits for it.
             await self._stage("dedup", self._dedup_stage, report)
-            await self._stage("stories", self._stories_stage, report)
+            self._start_stories(report)
 
     def _store_analyses(self, outcomes: Iterable[PageAnalysis], report: RunReport) -> None:
         def write(conn: Connection, outcome: PageAnalysis) -> bool:
@@ -652,6 +656,20 @@ class Pipeline:
     async def _stories_stage(self, report: RunReport) -> None:
         await asyncio.to_thread(self.stories_pending, report)
 
+    def _start_stories(self, report: RunReport) -> None:
+        """Place what was just published, in the background, unless a run is under way.
+
+        Fetching and publication do not wait for it (embedding is slower than
+        ingest); a run under way picks up newly published articles as it goes, and
+        the pass ends with a run of its own, which places whatever is left.
+        """
+        if not self.settings.stories:
+            return
+        if self._story_task is None or self._story_task.done():
+            self._story_task = asyncio.create_task(
+                self._stage("stories", self._stories_stage, report)
+            )
+
     def _story_failure(self, stage: str, article_id: int, error: BaseException) -> None:
         """Record a story or claims failure against its (still published) article."""
         source_id = None
@@ -729,12 +747,15 @@ class Pipeline:
                 log.exception("pass failed stage=run")
                 report = RunReport()
             log.info(
-                "pass done sources=%d discovered=%d ready=%d duplicates=%d errors=%d stage=run",
+                "pass done sources=%d discovered=%d ready=%d duplicates=%d errors=%d "
+                "storied=%d claims=%d stage=run",
                 report.sources,
                 report.discovered,
                 report.ready,
                 report.duplicates,
                 report.source_errors + report.fetch_errors + report.extract_errors,
+                report.stories.joined + report.stories.founded,
+                report.stories.claims,
             )
             next_due = source_store.next_due_at(self.engine)
             delay = 30.0
