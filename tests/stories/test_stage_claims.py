@@ -18,10 +18,11 @@ from tests.stories.conftest import make_stage, membership, publish, publish_demo
 
 from polynews.model import FetchResult
 from polynews.store import articles as article_store
+from polynews.store import claims as claim_store
 from polynews.store import stories as story_store
+from polynews.store.claims import ClaimRecord
 from polynews.store.schema import articles
 from polynews.store.schema_stories import article_profiles, claims, stories
-from polynews.store.stories import ClaimRecord
 from polynews.stories.similarity import StoryLinker
 from polynews.stories.stage import article_claims
 
@@ -41,7 +42,7 @@ RU = [
 
 def _claims(engine: Engine, article_id: int) -> list[ClaimRecord]:
     with engine.connect() as conn:
-        return story_store.claims_of(conn, article_id)
+        return claim_store.claims_of(conn, article_id)
 
 
 def test_claims_of_the_original_paragraphs_are_stored_with_their_position(
@@ -88,13 +89,13 @@ def test_claims_are_replaced_never_added_to(engine: Engine) -> None:
     assert len(found) == 2
     for _ in range(2):
         with engine.begin() as conn:
-            assert story_store.save_claims(conn, article, "en", found) == 2
+            assert claim_store.save_claims(conn, article, "en", found) == 2
     assert _claims(engine, article) == found
     with engine.begin() as conn:
-        story_store.save_claims(conn, article, "en", found[:1])
+        claim_store.save_claims(conn, article, "en", found[:1])
     assert _claims(engine, article) == found[:1]
     with engine.begin() as conn:
-        story_store.save_claims(conn, article, "en", [])
+        claim_store.save_claims(conn, article, "en", [])
     assert _claims(engine, article) == []
 
 
@@ -126,7 +127,7 @@ def test_reextraction_takes_an_article_out_of_its_story_and_the_stage_redoes_it(
     story = membership(engine)[ids["fr"]]
     _archive(engine, ids["en"])
     with engine.connect() as conn:
-        before = len(story_store.claims_of(conn, ids["en"]))
+        before = len(claim_store.claims_of(conn, ids["en"]))
     assert before >= 1
 
     assert article_store.reset_for_reextract(engine) == 1

@@ -21,7 +21,7 @@ from polynews.executor import InlineExecutor
 from polynews.ingest.fetcher import Fetcher
 from polynews.model import ArticleStatus
 from polynews.pipeline import Pipeline, RunReport
-from polynews.store import stories as story_store
+from polynews.store import claims as claim_store
 from polynews.store.schema import articles, events
 from polynews.stories.embedder_e5 import E5Embedder
 from polynews.stories.similarity import StoryLinker
@@ -115,8 +115,8 @@ def test_refused_claims_leave_the_article_in_its_story_without_claims(
     assert report.stories.errors == 0
     assert target in membership(engine)
     with engine.connect() as conn:
-        assert story_store.claims_of(conn, target) == []
-        assert story_store.claims_of(conn, ids["fr"]) or story_store.claims_of(conn, ids["es"])
+        assert claim_store.claims_of(conn, target) == []
+        assert claim_store.claims_of(conn, ids["fr"]) or claim_store.claims_of(conn, ids["es"])
     stages = [stage for stage, _ in _events(engine, target)]
     assert stages == ["claims"]
 

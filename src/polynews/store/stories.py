@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -84,18 +84,6 @@ class Candidate:
 
     story_id: int
     profile: StoredProfile
-
-
-@dataclass(frozen=True)
-class ClaimRecord:
-    """One attributed statement as stored: ``position`` is the paragraph's 0-based index."""
-
-    position: int
-    sentence: str
-    source: str | None
-    cue: str
-    content: str
-    quantities: list[dict[str, Any]]
 
 
 # -- articles waiting for the stage ------------------------------------------------------
@@ -389,55 +377,6 @@ def members(conn: Connection, story_id: int) -> list[int]:
     )
 
 
-# -- claims -------------------------------------------------------------------------------
-
-
-def save_claims(
-    conn: Connection, article_id: int, language: str, found: Sequence[ClaimRecord]
-) -> int:
-    """Replace an article's claims with ``found``; returns how many were stored."""
-    conn.execute(delete(claims).where(claims.c.article_id == article_id))
-    if not found:
-        return 0
-    now = utcnow()
-    conn.execute(
-        insert(claims),
-        [
-            {
-                "article_id": article_id,
-                "position": claim.position,
-                "language": language,
-                "sentence": claim.sentence,
-                "source": claim.source,
-                "cue": claim.cue,
-                "content": claim.content,
-                "quantities": json.dumps(claim.quantities, ensure_ascii=False),
-                "created_at": now,
-            }
-            for claim in found
-        ],
-    )
-    return len(found)
-
-
-def claims_of(conn: Connection, article_id: int) -> list[ClaimRecord]:
-    """An article's stored claims, in paragraph order."""
-    rows = conn.execute(
-        select(claims).where(claims.c.article_id == article_id).order_by(claims.c.id)
-    )
-    return [
-        ClaimRecord(
-            position=row.position,
-            sentence=row.sentence,
-            source=row.source,
-            cue=row.cue,
-            content=row.content,
-            quantities=json.loads(row.quantities),
-        )
-        for row in rows
-    ]
-
-
 # -- forgetting an article -----------------------------------------------------------------
 
 
@@ -544,9 +483,3 @@ def stats(conn: Connection) -> dict[str, Any]:
         "stories": {"count": count, "multi_outlet": multi, "largest": largest},
         "claims": n_claims,
     }
-
-
-def window(time: datetime, hours: float) -> tuple[datetime, datetime]:
-    """``[time - hours, time + hours]``."""
-    span = timedelta(hours=hours)
-    return time - span, time + span

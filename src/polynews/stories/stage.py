@@ -42,8 +42,10 @@ from datetime import timedelta
 import numpy as np
 from sqlalchemy import Engine
 
+from polynews.store import claims as claim_store
 from polynews.store import stories as store
-from polynews.store.stories import ClaimRecord, StoredProfile, StoryArticle
+from polynews.store.claims import ClaimRecord
+from polynews.store.stories import StoredProfile, StoryArticle
 from polynews.stories import claims as claim_rules
 from polynews.stories.embedder_e5 import E5Embedder
 from polynews.stories.similarity import Profile, StoryLinker, StoryText
@@ -342,7 +344,7 @@ class StoryStage:
             else:
                 story, merged = store.create_story(conn, article.id), []
             if found is not None:
-                store.save_claims(conn, article.id, article.language or "und", found)
+                claim_store.save_claims(conn, article.id, article.language or "und", found)
         return story, merged
 
 
