@@ -101,11 +101,13 @@ def pending_articles(
     Articles whose story stage already failed ``max_failures`` times (events of stage
     ``stories``) are left out, so a poison article costs a bounded number of tries.
     """
-    failures = (
-        select(func.count())
-        .select_from(events)
-        .where(events.c.article_id == articles.c.id, events.c.stage == "stories")
-        .scalar_subquery()
+    # One pass over the events for the whole query (not one per article: events has
+    # no index on article_id, and a correlated count would scan it per row).
+    given_up = (
+        select(events.c.article_id)
+        .where(events.c.stage == "stories", events.c.article_id.is_not(None))
+        .group_by(events.c.article_id)
+        .having(func.count() >= max_failures)
     )
     member = select(story_articles.c.article_id).where(story_articles.c.article_id == articles.c.id)
     time = article_time().label("time")
@@ -114,7 +116,7 @@ def pending_articles(
         .where(
             articles.c.status == ArticleStatus.READY.value,
             ~member.exists(),
-            failures < max_failures,
+            articles.c.id.not_in(given_up),
         )
         .order_by(time, articles.c.id)
         .limit(limit)
