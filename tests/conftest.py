@@ -3,20 +3,33 @@
 Every store test runs twice: on a SQLite file and on the PostgreSQL server that
 ``scripts/test`` starts (``POLYNEWS_TEST_DATABASE_URL``). Without that variable the
 PostgreSQL half is skipped locally and fails in CI, so CI can never pass on SQLite alone.
+
+Ingesting the demo newsroom with translation is the most expensive thing the suite does,
+so it happens once per session and backend (``ingested_demo``); tests only read that
+database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist every worker has
+its own session, so the tests that share the SQLite one are kept on one worker by the
+``xdist_group`` mark ``demo-sqlite`` (``scripts/test`` runs ``--dist loadgroup``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from polynews.config import Settings, defaults
-from polynews.store import create_db_engine, migrate
+from polynews.demo.corpus import demo_sources
+from polynews.demo.server import DemoServer
+from polynews.pipeline import RunReport, run_pass
+from polynews.store import create_db_engine, migrate, open_store
+from polynews.store import sources as source_store
 
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 
@@ -91,3 +104,77 @@ def engine(db_settings: Settings) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+# -- the demo newsroom, ingested once ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestedDemo:
+    """The demo newsroom (hostile sources too) after one translated pass: read it only."""
+
+    settings: Settings
+    base_url: str  # of the newsroom that served it, for its ground truth
+    report: RunReport
+
+
+@pytest.fixture(scope="session")
+def demo_newsroom() -> Iterator[DemoServer]:
+    """One demo newsroom for the session, on a free loopback port."""
+    with DemoServer() as server:
+        yield server
+
+
+def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
+    """Register every demo source and run one forced pass, as the ground-truth test expects."""
+    # The slow demo source trickles one byte a second: give up on it quickly.
+    settings = settings.replace(total_timeout=2.0, read_timeout=1.5)
+    engine = open_store(settings)
+    try:
+        for s in demo_sources(newsroom.base_url):
+            source_store.add_source(
+                engine, kind=s.kind, url=s.url, name=s.name, language=s.language
+            )
+    finally:
+        engine.dispose()
+    report = asyncio.run(run_pass(settings, force=True, progress=False))
+    return IngestedDemo(settings, newsroom.base_url, report)
+
+
+@pytest.fixture(scope="session")
+def ingested_demo_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, demo_newsroom: DemoServer
+) -> IngestedDemo:
+    """The demo ingested once into a SQLite data directory."""
+    return ingest_demo(test_settings(tmp_path_factory.mktemp("demo-sqlite")), demo_newsroom)
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group("demo-sqlite")),
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def ingested_demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_newsroom: DemoServer,
+) -> Iterator[IngestedDemo]:
+    """The demo ingested once per session into SQLite, then into PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("ingested_demo_sqlite")
+        return
+    gen = _postgres_database()
+    url = next(gen)
+    try:
+        data_dir = tmp_path_factory.mktemp("demo-postgresql")
+        yield ingest_demo(test_settings(data_dir, database_url=url), demo_newsroom)
+    finally:
+        gen.close()
+
+
+def copy_ingested_demo(demo: IngestedDemo, data_dir: Path) -> Settings:
+    """A private copy of the SQLite demo data directory, for a test that writes to it."""
+    shutil.copytree(demo.settings.data_dir, data_dir, dirs_exist_ok=True)
+    return demo.settings.replace(data_dir=data_dir)
