@@ -5,7 +5,8 @@ Every store test runs twice: on a SQLite file and on the PostgreSQL server that
 PostgreSQL half is skipped locally and fails in CI, so CI can never pass on SQLite alone.
 
 Ingesting the demo newsroom with translation is the most expensive thing the suite does,
-so it happens once per session and backend (``ingested_demo``); tests only read that
+so it happens once per session and backend (``ingested_demo``: on SQLite it is the
+``polynews demo --once`` run that tests/test_cli.py checks); tests only read that
 database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist every worker has
 its own session, so the tests that share the SQLite one are kept on one worker by the
 ``xdist_group`` mark ``demo-sqlite`` (``scripts/test`` runs ``--dist loadgroup``).
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +31,7 @@ from sqlalchemy import Engine, create_engine, text
 from polynews.config import Settings, defaults
 from polynews.demo.corpus import demo_sources
 from polynews.demo.server import DemoServer
-from polynews.pipeline import RunReport, run_pass
+from polynews.pipeline import run_pass
 from polynews.store import create_db_engine, migrate, open_store
 from polynews.store import sources as source_store
 
@@ -115,7 +119,15 @@ class IngestedDemo:
 
     settings: Settings
     base_url: str  # of the newsroom that served it, for its ground truth
-    report: RunReport
+    duplicates: int  # as the pass reported them
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``polynews demo --once`` into a fresh data directory, as a user first runs it."""
+
+    data_dir: Path
+    done: subprocess.CompletedProcess[str]
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +135,15 @@ def demo_newsroom() -> Iterator[DemoServer]:
     """One demo newsroom for the session, on a free loopback port."""
     with DemoServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The ``demo --once`` command, run once for the session (tests/test_cli.py checks it)."""
+    data_dir = tmp_path_factory.mktemp("demo-once") / "demo"
+    cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data_dir), "demo", "--once"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return DemoRun(data_dir, done)
 
 
 def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
@@ -138,15 +159,19 @@ def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
     finally:
         engine.dispose()
     report = asyncio.run(run_pass(settings, force=True, progress=False))
-    return IngestedDemo(settings, newsroom.base_url, report)
+    return IngestedDemo(settings, newsroom.base_url, report.duplicates)
 
 
 @pytest.fixture(scope="session")
-def ingested_demo_sqlite(
-    tmp_path_factory: pytest.TempPathFactory, demo_newsroom: DemoServer
-) -> IngestedDemo:
-    """The demo ingested once into a SQLite data directory."""
-    return ingest_demo(test_settings(tmp_path_factory.mktemp("demo-sqlite")), demo_newsroom)
+def ingested_demo_sqlite(demo_once: DemoRun) -> IngestedDemo:
+    """The SQLite data directory that ``demo --once`` filled: the pass is the command's."""
+    done = demo_once.done
+    if done.returncode != 0:
+        pytest.fail(f"polynews demo --once failed ({done.returncode}): {done.stderr[-3000:]}")
+    newsroom = re.search(r"^demo newsroom at (\S+): \d+ sources registered$", done.stdout, re.M)
+    summary = re.search(r"^ingested: \d+ articles published, (\d+) duplicates", done.stdout, re.M)
+    assert newsroom and summary, done.stdout[-3000:]
+    return IngestedDemo(test_settings(demo_once.data_dir), newsroom[1], int(summary[1]))
 
 
 @pytest.fixture(
@@ -161,7 +186,8 @@ def ingested_demo(
     tmp_path_factory: pytest.TempPathFactory,
     demo_newsroom: DemoServer,
 ) -> Iterator[IngestedDemo]:
-    """The demo ingested once per session into SQLite, then into PostgreSQL."""
+    """The demo ingested once per session: SQLite by ``demo --once``, then PostgreSQL by
+    ``run_pass`` in this process."""
     if request.param == "sqlite":
         yield request.getfixturevalue("ingested_demo_sqlite")
         return
@@ -174,7 +200,12 @@ def ingested_demo(
         gen.close()
 
 
+def copy_data_dir(source: Path, data_dir: Path) -> None:
+    """A private copy of a SQLite data directory, for a test that writes to it."""
+    shutil.copytree(source, data_dir, dirs_exist_ok=True)
+
+
 def copy_ingested_demo(demo: IngestedDemo, data_dir: Path) -> Settings:
-    """A private copy of the SQLite demo data directory, for a test that writes to it."""
-    shutil.copytree(demo.settings.data_dir, data_dir, dirs_exist_ok=True)
+    """A private copy of the SQLite demo, as settings whose data directory is the copy."""
+    copy_data_dir(Path(demo.settings.data_dir), data_dir)
     return demo.settings.replace(data_dir=data_dir)
