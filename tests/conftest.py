@@ -38,6 +38,17 @@ from polynews.store import sources as source_store
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the tests that ingest the demo first, so that under pytest-xdist the long
+    group does not begin on one worker after the other has run out of work."""
+
+    def heavy(item: pytest.Item) -> bool:
+        fixtures = getattr(item, "fixturenames", ())
+        return "ingested_demo" in fixtures or "demo_once" in fixtures
+
+    items.sort(key=lambda item: not heavy(item))  # stable: the rest keep their order
+
+
 def test_settings(data_dir: Path, **changes: object) -> Settings:
     """Settings for tests: a temporary data dir, loopback allowed, no politeness delays."""
     base = {
