@@ -5,16 +5,18 @@ Every store test runs twice: on a SQLite file and on the PostgreSQL server that
 PostgreSQL half is skipped locally and fails in CI, so CI can never pass on SQLite alone.
 
 Ingesting the demo newsroom with translation is the most expensive thing the suite does,
-so it happens once per session and backend (``ingested_demo``: on SQLite it is the
+so it happens once per run and backend (``ingested_demo``: on SQLite it is the
 ``polynews demo --once`` run that tests/test_cli.py checks); tests only read that
-database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist every worker has
-its own session, so the tests that share the SQLite one are kept on one worker by the
-``xdist_group`` mark ``demo-sqlite`` (``scripts/test`` runs ``--dist loadgroup``).
+database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist
+(``scripts/test`` runs ``-n 2 --dist loadfile``) every worker has its own session, so the
+``demo --once`` run is shared through the run's common temporary directory under a lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 import os
 import re
 import shutil
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,15 +41,26 @@ from polynews.store import sources as source_store
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 
 
+# Files whose tests start the longest work: under ``--dist loadfile`` they go first, so they
+# do not begin on one worker after the other has run out of work. The demo --once run that
+# tests/test_pipeline.py and tests/web/test_web_browser.py read starts with tests/test_cli.py.
+FIRST = ("tests/test_cli.py", "tests/test_pipeline.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the tests that ingest the demo first, so that under pytest-xdist the long
-    group does not begin on one worker after the other has run out of work."""
+    """Run the files in ``FIRST`` first, and in them the ``demo --once`` run early."""
 
-    def heavy(item: pytest.Item) -> bool:
-        fixtures = getattr(item, "fixturenames", ())
-        return "ingested_demo" in fixtures or "demo_once" in fixtures
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        path = item.nodeid.split("::")[0]
+        rank = FIRST.index(path) if path in FIRST else len(FIRST)
+        callspec = getattr(item, "callspec", None)
+        reads_demo = "demo_once" in getattr(item, "fixturenames", ()) or (
+            callspec is not None and callspec.params.get("ingested_demo") == "sqlite"
+        )
+        # the file that makes the demo --once run starts with it; the others read it last
+        return rank, (not reads_demo) if path == FIRST[0] else reads_demo
 
-    items.sort(key=lambda item: not heavy(item))  # stable: the rest keep their order
+    items.sort(key=key)  # stable: the rest keep their order
 
 
 def test_settings(data_dir: Path, **changes: object) -> Settings:
@@ -148,13 +162,38 @@ def demo_newsroom() -> Iterator[DemoServer]:
         yield server
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between the pytest-xdist workers of one run."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def demo_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The ``demo --once`` command, run once for the session (tests/test_cli.py checks it)."""
-    data_dir = tmp_path_factory.mktemp("demo-once") / "demo"
-    cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data_dir), "demo", "--once"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    return DemoRun(data_dir, done)
+    """The ``demo --once`` command, run once per test run (tests/test_cli.py checks it).
+
+    Workers of one pytest-xdist run share their parent temporary directory: the first
+    worker that needs the run makes it, the others wait for it and read what it left.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the controller's directory, this run's only
+    data_dir = shared / "demo-once" / "demo"
+    saved = shared / "demo-once.json"
+    with _locked(shared / "demo-once.lock"):
+        if not saved.exists():
+            cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data_dir)]
+            done = subprocess.run(
+                [*cmd, "demo", "--once"], capture_output=True, text=True, timeout=600
+            )
+            saved.write_text(json.dumps([done.returncode, done.stdout, done.stderr]), "utf-8")
+        code, out, err = json.loads(saved.read_text("utf-8"))
+    return DemoRun(data_dir, subprocess.CompletedProcess(["polynews", "demo"], code, out, err))
 
 
 def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
@@ -188,7 +227,7 @@ def ingested_demo_sqlite(demo_once: DemoRun) -> IngestedDemo:
 @pytest.fixture(
     scope="session",
     params=[
-        pytest.param("sqlite", marks=pytest.mark.xdist_group("demo-sqlite")),
+        "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgres),
     ],
 )

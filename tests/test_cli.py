@@ -147,9 +147,8 @@ def test_extract_refuses_private_addresses_by_default(tmp_path: Path) -> None:
     assert "loopback" in result.output and "allow_private_networks" in result.output
 
 
-# demo_once ran `polynews --data-dir X demo --once` for the session (tests/conftest.py); the
-# ground-truth and browser tests read the same data, so they share this test's worker.
-@pytest.mark.xdist_group("demo-sqlite")
+# demo_once ran `polynews --data-dir X demo --once` for the test run (tests/conftest.py); the
+# ground-truth and browser tests read the same data.
 def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
     done = demo_once.done
     assert done.returncode == 0, done.stderr[-3000:]

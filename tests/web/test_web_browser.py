@@ -23,8 +23,7 @@ from polynews.config import Settings
 from polynews.store import open_store
 from polynews.store.search import index_pending
 
-# The group keeps this module on the worker that ingests the SQLite demo for the session.
-pytestmark = [pytest.mark.browser, pytest.mark.apertium, pytest.mark.xdist_group("demo-sqlite")]
+pytestmark = [pytest.mark.browser, pytest.mark.apertium]
 
 CHROMIUM = os.environ.get("POLYNEWS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
