@@ -13,13 +13,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.conftest import IngestedDemo
 
 from polynews.config import Settings
 from polynews.demo.corpus import (
@@ -39,10 +38,10 @@ from polynews.store.schema import articles, sources
 from polynews.store.schema_translate import translations
 
 
-@pytest.fixture(scope="module")
-def newsroom() -> Iterator[DemoServer]:
-    with DemoServer() as server:
-        yield server
+@pytest.fixture
+def newsroom(demo_newsroom: DemoServer) -> DemoServer:
+    """The session's demo newsroom (tests/conftest.py)."""
+    return demo_newsroom
 
 
 def _register(settings: Settings, base_url: str, *, hostile: bool = True) -> Engine:
@@ -93,29 +92,29 @@ def _check_against_truth(engine: Engine, truth: GroundTruth) -> None:
 
 
 @pytest.mark.apertium
-def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoServer) -> None:
-    settings = _fast(db_settings)
-    engine = _register(settings, newsroom.base_url)
-    report = asyncio.run(run_pass(settings, force=True, progress=False))
-    truth = ground_truth(newsroom.base_url)
+def test_demo_ingest_matches_ground_truth(ingested_demo: IngestedDemo) -> None:
+    # The pass ran once for the session (tests/conftest.py), hostile sources included.
+    settings, base_url = ingested_demo.settings, ingested_demo.base_url
+    engine = open_store(settings)
+    truth = ground_truth(base_url)
     _check_against_truth(engine, truth)
 
     stats = article_store.stats(engine)
     assert stats["articles"] >= 40
     assert len(stats["by_language"]) >= 7
-    assert stats["duplicates"] == len(truth.duplicate_pairs) == report.duplicates
+    assert stats["duplicates"] == len(truth.duplicate_pairs) == ingested_demo.duplicates
     assert set(stats["by_language"]) >= truth.languages
 
     # Every hostile source carries a clear error, and nothing else failed.
     failing = {s.url: s for s in source_store.list_sources(engine) if s.last_error}
-    for demo in demo_sources(newsroom.base_url):
+    for demo in demo_sources(base_url):
         if demo.expected_error:
             assert demo.url in failing, demo.name
             assert (
                 demo.url.split("/")[-1] in failing[demo.url].last_error
                 or failing[demo.url].last_error
             )
-    good = [s for s in demo_sources(newsroom.base_url) if not s.hostile]
+    good = [s for s in demo_sources(base_url) if not s.hostile]
     private = {u for u, w in truth.expected_failures.items() if w == "robots"}
     for s in good:
         if s.url in failing:
@@ -236,11 +235,12 @@ def test_kill_9_loses_and_duplicates_nothing(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
-        if proc.poll() is None:
+        try:
+            proc.wait(timeout=delay)  # a pass that ends early is not waited for in full
+        except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
-        proc.wait(timeout=30)
+            proc.wait(timeout=30)
     assert kills >= 1, "the pass finished before any kill; the test proved nothing"
     done = subprocess.run(_cli(data, "fetch", "--all"), env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]

@@ -1,12 +1,12 @@
 """A real browser (Debian's chromium through Playwright) against the served demo site.
 
-The demo newsroom is ingested and translated by the real pipeline, the site is served by
-the production server code in its own process, and chromium reads it like a visitor.
+The demo newsroom is ingested and translated by the real pipeline (once per session, see
+tests/conftest.py), the site is served from a copy of it by the production server code in
+its own process, and chromium reads it like a visitor.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -17,12 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import test_settings
+from tests.conftest import IngestedDemo, copy_ingested_demo
 
 from polynews.config import Settings
-from polynews.demo.server import DemoServer
-from polynews.demo_run import demo_settings, register_demo_sources
-from polynews.pipeline import run_pass
 from polynews.store import open_store
 from polynews.store.search import index_pending
 
@@ -47,15 +44,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The demo corpus ingested and translated into a fresh data directory."""
+def demo_data(
+    tmp_path_factory: pytest.TempPathFactory, ingested_demo_sqlite: IngestedDemo
+) -> Settings:
+    """A copy of the session's ingested and translated demo (tests/conftest.py)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM}")
-    data_dir = tmp_path_factory.mktemp("demo-site")
-    settings = demo_settings(test_settings(data_dir))
-    with DemoServer() as newsroom:
-        register_demo_sources(settings, newsroom.base_url)
-        asyncio.run(run_pass(settings, force=True, progress=False))
+    settings = copy_ingested_demo(ingested_demo_sqlite, tmp_path_factory.mktemp("demo-site"))
     engine = open_store(settings)
     try:
         index_pending(engine)
