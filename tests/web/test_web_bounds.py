@@ -58,6 +58,10 @@ OUT_OF_RANGE_PAGES = [
     f"/api/v1/articles/{PAST_INT64}",
     f"/api/v1/articles/{PAST_INT32}",
     "/api/v1/articles/-1",
+] + [
+    f"{prefix}{number}{tail}"
+    for number in (HUGE, PAST_INT64, PAST_INT32, -1, 0)
+    for prefix, tail in (("/en/s/", ""), ("/en/s/", "/some-slug"), ("/api/v1/stories/", ""))
 ]
 
 
@@ -98,3 +102,6 @@ async def test_bad_numbers_and_cursors_in_the_api_are_refused(
         r = await any_db_client.get("/api/v1/articles", params=params)
         assert r.status_code == 400, (params, r.status_code, r.text[:200])
         assert r.json()["error"]
+        if "cursor" in params and "q" not in params:
+            r = await any_db_client.get("/api/v1/stories", params=params)
+            assert r.status_code == 400, (params, r.status_code, r.text[:200])
