@@ -3,20 +3,40 @@
 Every store test runs twice: on a SQLite file and on the PostgreSQL server that
 ``scripts/test`` starts (``POLYNEWS_TEST_DATABASE_URL``). Without that variable the
 PostgreSQL half is skipped locally and fails in CI, so CI can never pass on SQLite alone.
+
+Ingesting the demo newsroom with translation is the most expensive thing the suite does,
+so it happens once per run and backend (``ingested_demo``: on SQLite it is the
+``polynews demo --once`` run that tests/test_cli.py checks); tests only read that
+database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist
+(``scripts/test`` runs ``-n 2 --dist loadfile``) every worker has its own session, so the
+``demo --once`` run is shared through the run's common temporary directory under a lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from polynews.config import SETTINGS, Settings, defaults
-from polynews.store import create_db_engine, migrate
+from polynews.demo.corpus import demo_sources
+from polynews.demo.server import DemoServer
+from polynews.pipeline import run_pass
+from polynews.store import create_db_engine, migrate, open_store
+from polynews.store import sources as source_store
 
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 
@@ -36,6 +56,28 @@ def _isolated_from_the_operator(_empty_cwd: Path, monkeypatch: pytest.MonkeyPatc
     for row in SETTINGS:
         monkeypatch.delenv(f"POLYNEWS_{row.name.upper()}", raising=False)
     monkeypatch.chdir(_empty_cwd)
+
+
+# Files whose tests start the longest work: under ``--dist loadfile`` they go first, so they
+# do not begin on one worker after the other has run out of work. The demo --once run that
+# tests/test_pipeline.py and tests/web/test_web_browser.py read starts with tests/test_cli.py.
+FIRST = ("tests/test_cli.py", "tests/test_pipeline.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files in ``FIRST`` first, and in them the ``demo --once`` run early."""
+
+    def key(item: pytest.Item) -> tuple[int, bool]:
+        path = item.nodeid.split("::")[0]
+        rank = FIRST.index(path) if path in FIRST else len(FIRST)
+        callspec = getattr(item, "callspec", None)
+        reads_demo = "demo_once" in getattr(item, "fixturenames", ()) or (
+            callspec is not None and callspec.params.get("ingested_demo") == "sqlite"
+        )
+        # the file that makes the demo --once run starts with it; the others read it last
+        return rank, (not reads_demo) if path == FIRST[0] else reads_demo
+
+    items.sort(key=key)  # stable: the rest keep their order
 
 
 def test_settings(data_dir: Path, **changes: object) -> Settings:
@@ -111,3 +153,130 @@ def engine(db_settings: Settings) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+# -- the demo newsroom, ingested once ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestedDemo:
+    """The demo newsroom (hostile sources too) after one translated pass: read it only."""
+
+    settings: Settings
+    base_url: str  # of the newsroom that served it, for its ground truth
+    duplicates: int  # as the pass reported them
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """``polynews demo --once`` into a fresh data directory, as a user first runs it."""
+
+    data_dir: Path
+    done: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="session")
+def demo_newsroom() -> Iterator[DemoServer]:
+    """One demo newsroom for the session, on a free loopback port."""
+    with DemoServer() as server:
+        yield server
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between the pytest-xdist workers of one run."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The ``demo --once`` command, run once per test run (tests/test_cli.py checks it).
+
+    Workers of one pytest-xdist run share their parent temporary directory: the first
+    worker that needs the run makes it, the others wait for it and read what it left.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the controller's directory, this run's only
+    data_dir = shared / "demo-once" / "demo"
+    saved = shared / "demo-once.json"
+    with _locked(shared / "demo-once.lock"):
+        if not saved.exists():
+            cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data_dir)]
+            done = subprocess.run(
+                [*cmd, "demo", "--once"], capture_output=True, text=True, timeout=600
+            )
+            saved.write_text(json.dumps([done.returncode, done.stdout, done.stderr]), "utf-8")
+        code, out, err = json.loads(saved.read_text("utf-8"))
+    return DemoRun(data_dir, subprocess.CompletedProcess(["polynews", "demo"], code, out, err))
+
+
+def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
+    """Register every demo source and run one forced pass, as the ground-truth test expects."""
+    # The slow demo source trickles one byte a second: give up on it soon (4 s, not the
+    # default 60), yet not so soon that a loaded machine times out the real outlets.
+    settings = settings.replace(total_timeout=4.0, read_timeout=2.0)
+    engine = open_store(settings)
+    try:
+        for s in demo_sources(newsroom.base_url):
+            source_store.add_source(
+                engine, kind=s.kind, url=s.url, name=s.name, language=s.language
+            )
+    finally:
+        engine.dispose()
+    report = asyncio.run(run_pass(settings, force=True, progress=False))
+    return IngestedDemo(settings, newsroom.base_url, report.duplicates)
+
+
+@pytest.fixture(scope="session")
+def ingested_demo_sqlite(demo_once: DemoRun) -> IngestedDemo:
+    """The SQLite data directory that ``demo --once`` filled: the pass is the command's."""
+    done = demo_once.done
+    if done.returncode != 0:
+        pytest.fail(f"polynews demo --once failed ({done.returncode}): {done.stderr[-3000:]}")
+    newsroom = re.search(r"^demo newsroom at (\S+): \d+ sources registered$", done.stdout, re.M)
+    summary = re.search(r"^ingested: \d+ articles published, (\d+) duplicates", done.stdout, re.M)
+    assert newsroom and summary, done.stdout[-3000:]
+    return IngestedDemo(test_settings(demo_once.data_dir), newsroom[1], int(summary[1]))
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def ingested_demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_newsroom: DemoServer,
+) -> Iterator[IngestedDemo]:
+    """The demo ingested once per session: SQLite by ``demo --once``, then PostgreSQL by
+    ``run_pass`` in this process."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("ingested_demo_sqlite")
+        return
+    gen = _postgres_database()
+    url = next(gen)
+    try:
+        data_dir = tmp_path_factory.mktemp("demo-postgresql")
+        yield ingest_demo(test_settings(data_dir, database_url=url), demo_newsroom)
+    finally:
+        gen.close()
+
+
+def copy_data_dir(source: Path, data_dir: Path) -> None:
+    """A private copy of a SQLite data directory, for a test that writes to it."""
+    shutil.copytree(source, data_dir, dirs_exist_ok=True)
+
+
+def copy_ingested_demo(demo: IngestedDemo, data_dir: Path) -> Settings:
+    """A private copy of the SQLite demo, as settings whose data directory is the copy."""
+    copy_data_dir(Path(demo.settings.data_dir), data_dir)
+    return demo.settings.replace(data_dir=data_dir)

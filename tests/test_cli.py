@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import DemoRun, copy_data_dir
 from typer.testing import CliRunner
 
 from polynews.cli import app
@@ -147,11 +148,14 @@ def test_extract_refuses_private_addresses_by_default(tmp_path: Path) -> None:
     assert "loopback" in result.output and "allow_private_networks" in result.output
 
 
-def test_demo_once_then_stats(tmp_path: Path) -> None:
-    data = tmp_path / "demo"
-    cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data)]
-    done = subprocess.run([*cmd, "demo", "--once"], capture_output=True, text=True, timeout=600)
+# demo_once ran `polynews --data-dir X demo --once` for the test run (tests/conftest.py); the
+# ground-truth and browser tests read the same data.
+def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
+    done = demo_once.done
     assert done.returncode == 0, done.stderr[-3000:]
+    data = tmp_path / "demo"  # a copy: this test runs the demo in it again
+    copy_data_dir(demo_once.data_dir, data)
+    cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(data)]
     assert "articles published" in done.stdout
     stats = json.loads(
         subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout
@@ -182,14 +186,21 @@ def test_demo_once_then_stats(tmp_path: Path) -> None:
     for lang in ("en", "es", "de", "fr", "it", "uk"):
         assert (site / lang / "index.html").is_file()
         assert (site / lang / "feed.xml").is_file()
-    # a second demo run starts fresh in a directory it made itself (stories are off here:
-    # the first run checked them, and the e5 model is the slow part of a fresh process) ...
+    # a second demo run starts fresh in a directory it made itself (without translating
+    # or stories, which are slow and were shown above: none of the first run's
+    # translations, stories or claims remain) ...
     again = subprocess.run(
-        [*cmd, "--set", "stories=false", "demo", "--once"],
+        [*cmd, "--set", "translate=false", "--set", "stories=false", "demo", "--once"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert "0 stories (the story stage is off" in again.stdout
     assert again.returncode == 0, again.stderr[-3000:]
+    fresh = json.loads(
+        subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout
+    )
+    assert fresh["translations"] == {}
+    assert fresh["stories"]["count"] == 0 and fresh["claims"] == 0
+    assert fresh["articles"] >= 40
     # ... but never empties a directory it did not make
     other = tmp_path / "precious"
     other.mkdir()

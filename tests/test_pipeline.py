@@ -13,13 +13,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.conftest import IngestedDemo
 
 from polynews.config import Settings
 from polynews.demo.corpus import (
@@ -31,19 +30,19 @@ from polynews.demo.corpus import (
     ground_truth,
 )
 from polynews.demo.server import DemoServer
-from polynews.pipeline import RunReport, run_pass
+from polynews.pipeline import run_pass
 from polynews.store import articles as article_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
-from polynews.store.schema import articles, sources
+from polynews.store.schema import articles, events, sources
 from polynews.store.schema_stories import stories, story_articles
 from polynews.store.schema_translate import translations
 
 
-@pytest.fixture(scope="module")
-def newsroom() -> Iterator[DemoServer]:
-    with DemoServer() as server:
-        yield server
+@pytest.fixture
+def newsroom(demo_newsroom: DemoServer) -> DemoServer:
+    """The session's demo newsroom (tests/conftest.py)."""
+    return demo_newsroom
 
 
 def _register(settings: Settings, base_url: str, *, hostile: bool = True) -> Engine:
@@ -58,7 +57,7 @@ def _register(settings: Settings, base_url: str, *, hostile: bool = True) -> Eng
 
 def _fast(settings: Settings) -> Settings:
     # The slow demo server trickles one byte a second: give up on it quickly.
-    return settings.replace(total_timeout=2.0, read_timeout=1.5)
+    return settings.replace(total_timeout=4.0, read_timeout=2.0)
 
 
 def _outcome(engine: Engine) -> dict[str, tuple[str, str | None]]:
@@ -106,9 +105,7 @@ def _bcubed(found: dict[str, int], gold: dict[str, str]) -> float:
     return 2 * p * r / (p + r)
 
 
-def _check_stories(
-    engine: Engine, truth: GroundTruth, stats: dict[str, Any], report: RunReport
-) -> None:
+def _check_stories(engine: Engine, truth: GroundTruth, stats: dict[str, Any]) -> None:
     """Every demo story is recovered, across all its languages (Ukrainian and Russian too)."""
     with engine.connect() as conn:
         member = {
@@ -135,34 +132,43 @@ def _check_stories(
     assert stats["stories"]["multi_outlet"] == 8
     assert stats["stories"]["largest"]["outlets"] >= 5
     assert stats["stories"]["largest"]["languages"] >= 5
-    assert stats["claims"] > 0 and report.stories.claims == stats["claims"]
-    assert report.stories.errors == 0
+    assert stats["claims"] > 0
+    with engine.connect() as conn:  # no article's story or claims failed
+        failed = conn.execute(select(events).where(events.c.stage.in_(["stories", "claims"])))
+        assert failed.all() == []
 
 
 @pytest.mark.apertium
-def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoServer) -> None:
-    settings = _fast(db_settings)
-    engine = _register(settings, newsroom.base_url)
-    report = asyncio.run(run_pass(settings, force=True, progress=False))
-    truth = ground_truth(newsroom.base_url)
+def test_demo_ingest_matches_ground_truth(ingested_demo: IngestedDemo) -> None:
+    # The pass ran once for the session (tests/conftest.py), hostile sources included.
+    settings, base_url = ingested_demo.settings, ingested_demo.base_url
+    engine = open_store(settings)
+    try:
+        _check_demo_ingest(engine, settings, base_url, ingested_demo.duplicates)
+    finally:
+        engine.dispose()
+
+
+def _check_demo_ingest(engine: Engine, settings: Settings, base_url: str, duplicates: int) -> None:
+    truth = ground_truth(base_url)
     _check_against_truth(engine, truth)
 
     stats = article_store.stats(engine)
     assert stats["articles"] >= 40
     assert len(stats["by_language"]) >= 7
-    assert stats["duplicates"] == len(truth.duplicate_pairs) == report.duplicates
+    assert stats["duplicates"] == len(truth.duplicate_pairs) == duplicates
     assert set(stats["by_language"]) >= truth.languages
 
     # Every hostile source carries a clear error, and nothing else failed.
     failing = {s.url: s for s in source_store.list_sources(engine) if s.last_error}
-    for demo in demo_sources(newsroom.base_url):
+    for demo in demo_sources(base_url):
         if demo.expected_error:
             assert demo.url in failing, demo.name
             assert (
                 demo.url.split("/")[-1] in failing[demo.url].last_error
                 or failing[demo.url].last_error
             )
-    good = [s for s in demo_sources(newsroom.base_url) if not s.hostile]
+    good = [s for s in demo_sources(base_url) if not s.hostile]
     private = {u for u, w in truth.expected_failures.items() if w == "robots"}
     for s in good:
         if s.url in failing:
@@ -177,8 +183,8 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
             text = (row.title or "") + (row.paragraphs or "")
             assert "polynews-xss" not in text and "onerror" not in text.lower()
 
-    _check_new_hostile_classes(engine, settings, newsroom.base_url)
-    _check_stories(engine, truth, stats, report)
+    _check_new_hostile_classes(engine, settings, base_url)
+    _check_stories(engine, truth, stats)
 
     # Every published article has one row per site language, and en/es/fr/it cover each other.
     with engine.connect() as conn:
@@ -199,7 +205,6 @@ def test_demo_ingest_matches_ground_truth(db_settings: Settings, newsroom: DemoS
             assert row.status == "translated", row
         elif row.lang == "de":
             assert row.status == "no_engine"
-    engine.dispose()
 
 
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -308,11 +313,12 @@ def test_kill_9_loses_and_duplicates_nothing(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
-        if proc.poll() is None:
+        try:
+            proc.wait(timeout=delay)  # a pass that ends early is not waited for in full
+        except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
-        proc.wait(timeout=30)
+            proc.wait(timeout=30)
     assert kills >= 1, "the pass finished before any kill; the test proved nothing"
     done = subprocess.run(_cli(data, "fetch", "--all"), env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]

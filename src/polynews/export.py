@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from polynews.config import Settings
 from polynews.errors import ConfigError
-from polynews.store import open_store
+from polynews.store import open_store, story_views
 from polynews.web import links as paths
 from polynews.web import queries, sitemaps
 from polynews.web.links import Links, export_file
@@ -98,13 +98,23 @@ def export_site(
                 for kind in ("rss", "atom"):
                     here = paths.feed_path(lang, kind)
                     write(here, site.feed_xml(conn, lang, kind, root.at(here)), "feeds")
+                    here = paths.story_feed_path(lang, kind)
+                    write(here, site.story_feed_xml(conn, lang, kind, root.at(here)), "feeds")
             for article_id in ids:
                 view = queries.get_article(conn, article_id)
                 if view is None:
                     continue
                 for lang in site.languages:
                     here = paths.article_path(lang, view.id, article_slug(view, lang))
-                    write(here, site.renderer.article(lang, root.at(here), view), "pages")
+                    html, _in_story = site.article_html(conn, view, lang, root.at(here))
+                    write(here, html, "pages")
+            for story_id in story_views.all_ids(conn):
+                for lang in site.languages:
+                    story = site.story(conn, story_id, lang)
+                    if story is None:
+                        continue
+                    here = paths.story_path(lang, story.id, story.slug)
+                    write(here, site.renderer.story(lang, root.at(here), story), "pages")
             entries = site.sitemap_entries(conn)
             count = sitemaps.sitemap_count(len(entries))
             write(

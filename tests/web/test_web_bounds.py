@@ -42,23 +42,31 @@ async def any_db_client(db_settings: Settings, engine: Engine) -> AsyncIterator[
         yield c
 
 
-OUT_OF_RANGE_PAGES = [
-    f"/en/a/{number}{tail}"
-    for number in (HUGE, PAST_INT64, PAST_INT32, -1, 0)
-    for tail in ("", "/some-slug")
-] + [
-    f"/en/source/{HUGE}",
-    f"/en/source/{PAST_INT64}",
-    f"/en/source/{PAST_INT32}",
-    f"/en/source/1/page/{HUGE}",
-    f"/en/page/{HUGE}/",
-    f"/sitemap-{HUGE}.xml",
-    f"/en/search?q=port&page={HUGE}",
-    f"/api/v1/articles/{HUGE}",
-    f"/api/v1/articles/{PAST_INT64}",
-    f"/api/v1/articles/{PAST_INT32}",
-    "/api/v1/articles/-1",
-]
+OUT_OF_RANGE_PAGES = (
+    [
+        f"/en/a/{number}{tail}"
+        for number in (HUGE, PAST_INT64, PAST_INT32, -1, 0)
+        for tail in ("", "/some-slug")
+    ]
+    + [
+        f"/en/source/{HUGE}",
+        f"/en/source/{PAST_INT64}",
+        f"/en/source/{PAST_INT32}",
+        f"/en/source/1/page/{HUGE}",
+        f"/en/page/{HUGE}/",
+        f"/sitemap-{HUGE}.xml",
+        f"/en/search?q=port&page={HUGE}",
+        f"/api/v1/articles/{HUGE}",
+        f"/api/v1/articles/{PAST_INT64}",
+        f"/api/v1/articles/{PAST_INT32}",
+        "/api/v1/articles/-1",
+    ]
+    + [
+        f"{prefix}{number}{tail}"
+        for number in (HUGE, PAST_INT64, PAST_INT32, -1, 0)
+        for prefix, tail in (("/en/s/", ""), ("/en/s/", "/some-slug"), ("/api/v1/stories/", ""))
+    ]
+)
 
 
 async def test_out_of_range_ids_and_pages_are_not_found(
@@ -98,3 +106,6 @@ async def test_bad_numbers_and_cursors_in_the_api_are_refused(
         r = await any_db_client.get("/api/v1/articles", params=params)
         assert r.status_code == 400, (params, r.status_code, r.text[:200])
         assert r.json()["error"]
+        if "cursor" in params and "q" not in params:
+            r = await any_db_client.get("/api/v1/stories", params=params)
+            assert r.status_code == 400, (params, r.status_code, r.text[:200])

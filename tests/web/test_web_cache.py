@@ -29,10 +29,10 @@ async def test_data_version_reruns_its_aggregates_only_after_a_commit(engine: En
     version = DataVersion(engine, ttl=0.0)
     aggregates = _count_aggregates(engine)
     token, _at = await version.current()
-    assert token and len(aggregates) == 3  # articles, translations, sources
+    assert token and len(aggregates) == 4  # articles, translations, sources, stories
     for _ in range(3):
         assert (await version.current())[0] == token
-    assert len(aggregates) == 3  # nothing was committed: the change marker stood still
+    assert len(aggregates) == 4  # nothing was committed: the change marker stood still
     add_translation(
         engine,
         seeded.french,
@@ -43,7 +43,7 @@ async def test_data_version_reruns_its_aggregates_only_after_a_commit(engine: En
         route="apertium fr→es→en→uk",
     )
     changed, _at = await version.current()
-    assert changed != token and len(aggregates) == 6
+    assert changed != token and len(aggregates) == 8
 
 
 async def test_data_version_reads_everything_again_after_full_every(engine: Engine) -> None:
@@ -52,4 +52,4 @@ async def test_data_version_reads_everything_again_after_full_every(engine: Engi
     aggregates = _count_aggregates(engine)
     first = await version.current()
     second = await version.current()
-    assert first == second and len(aggregates) == 6
+    assert first == second and len(aggregates) == 8

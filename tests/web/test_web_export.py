@@ -24,7 +24,7 @@ def test_export_writes_a_site_that_works_from_disk(
 ) -> None:
     out = tmp_path / "site"
     report = export_site(site_settings, out, "https://news.example.org/", engine=site_engine)
-    assert report.feeds == 12 and report.sitemaps == 1
+    assert report.feeds == 24 and report.sitemaps == 1  # articles and stories, RSS and Atom
     # 3 articles x 6 languages, 6 home pages, 2 sources x 6, and the root page
     assert report.pages == 18 + 6 + 12 + 1
     page = (

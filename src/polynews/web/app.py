@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from polynews.config import Settings
 from polynews.store import open_store
 from polynews.web.api import api_routes, json_error
+from polynews.web.api_stories import story_routes
 from polynews.web.cache import ASGIApp, DataVersion, PageCache
 from polynews.web.hosts import allowed_hosts
 from polynews.web.i18n import check_catalogs
@@ -35,7 +36,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
     app = FastAPI(
         title=f"{settings.site_title} API",
         version="1",
-        summary="Articles in their original language and machine translations, with provenance.",
+        summary="Articles in their original language and machine translations, with provenance; "
+        "stories that group them across outlets and languages, with attributed claims.",
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -61,6 +63,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
         )
 
     app.include_router(api_routes(site))
+    app.include_router(story_routes(site))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(page_routes(site))
 

@@ -12,6 +12,7 @@ from polynews.web import links as paths
 from polynews.web.links import Links
 from polynews.web.queries import EPOCH, ArticleView
 from polynews.web.render import Renderer, article_slug
+from polynews.web.stories import StorySummary
 
 FEED_SIZE = 50
 """Entries per feed: the newest published articles."""
@@ -77,6 +78,58 @@ def build_feed(
             fe.summary(summary, type="html")
         else:
             fe.description(summary)  # readers decode an RSS description as HTML
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    if kind == "atom":
+        return bytes(fg.atom_str(pretty=True))
+    return bytes(fg.rss_str(pretty=True))
+
+
+def build_story_feed(
+    renderer: Renderer, lang: str, link: Links, found: Sequence[StorySummary], kind: str
+) -> bytes:
+    """The RSS 2.0 or Atom feed of the stories of ``lang``, the latest report first.
+
+    An entry is a story: its headline in ``lang``, its page, its coverage and its first
+    and latest reports, escaped like the article feeds. Its id is the story's address
+    without the slug, which stays the same when the headline changes.
+    """
+    ui = renderer.ui(lang)
+    fg = FeedGenerator()
+    home = link.absolute(paths.home_path(lang))
+    self_url = link.absolute(paths.story_feed_path(lang, kind))
+    fg.id(self_url)
+    fg.title(f"{renderer.site_title}: {ui.gettext('Top stories')} ({ui.language_name(lang)})")
+    fg.subtitle(ui.gettext("Top stories"))
+    fg.language(lang)
+    fg.link(href=home, rel="alternate")
+    fg.link(href=self_url, rel="self")
+    fg.generator("polynews")
+    newest: datetime = EPOCH
+    for story in reversed(list(found)):
+        page = link.absolute(paths.story_path(lang, story.id, story.slug))
+        stable = link.absolute(f"/{lang}/s/{story.id}")
+        fe = fg.add_entry()
+        fe.id(stable)
+        fe.guid(stable, permalink=False)
+        fe.title(story.headline.title or page)
+        fe.link(href=page, rel="alternate")
+        first_at = story.stats.first_at or EPOCH
+        last_at = story.stats.last_at or first_at
+        fe.published(first_at)
+        fe.updated(last_at)
+        newest = max(newest, last_at)
+        parts = [renderer.coverage(lang, story.stats.outlets, story.stats.languages)]
+        for label, item in (
+            (ui.gettext("First report"), story.first),
+            (ui.gettext("Latest report"), story.latest),
+        ):
+            parts.append(f"{label}: {item.outlet}, {ui.datetime(item.published_at)}: {item.title}")
+        summary = summary_html(parts)
+        if kind == "atom":
+            fe.summary(summary, type="html")
+        else:
+            fe.description(summary)
     fg.updated(newest)
     fg.lastBuildDate(newest)
     if kind == "atom":

@@ -17,9 +17,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,14 @@ class UI:
         date = format_date(local, "long", locale=self.locale)
         time = format_time(local, "HH:mm", locale=self.locale)
         return f"{date} {time} {self.zone_label}"
+
+    def delay(self, value: dt.timedelta) -> str:
+        """A duration in words of this language ('2 hours', '2 Stunden'), to the minute."""
+        return format_timedelta(value, granularity="minute", locale=self.locale)
+
+    def number(self, value: float) -> str:
+        """A number written the way this language writes it ('10,000', '10 000')."""
+        return format_decimal(value, locale=self.locale)
 
     def date(self, value: dt.datetime | None) -> str:
         """The date alone, in the medium form of this language."""

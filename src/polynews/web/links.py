@@ -79,6 +79,16 @@ def feed_path(lang: str, kind: str = "rss") -> str:
     return f"/{lang}/feed.xml" if kind == "rss" else f"/{lang}/atom.xml"
 
 
+def story_path(lang: str, story_id: int, slug: str) -> str:
+    """A story page: one event across outlets and languages."""
+    return f"/{lang}/s/{story_id}/{slug}"
+
+
+def story_feed_path(lang: str, kind: str = "rss") -> str:
+    """The RSS 2.0 (``rss``) or Atom (``atom``) feed of the stories of ``lang``."""
+    return f"/{lang}/stories/feed.xml" if kind == "rss" else f"/{lang}/stories/atom.xml"
+
+
 def _is_file(path: str) -> bool:
     last = path.rstrip("/").rsplit("/", 1)[-1]
     return "." in last and not path.endswith("/")

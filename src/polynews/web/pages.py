@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.store import search as store_search
+from polynews.store import story_views
 from polynews.web import links as paths
 from polynews.web import queries
 from polynews.web.cache import LANG_COOKIE, http_date
@@ -122,8 +123,33 @@ def page_routes(site: Site) -> APIRouter:
             # Titles (and so slugs) change when a translation arrives; old links still work.
             return RedirectResponse(paths.article_path(lang, article_id, canonical), 301)
         here = paths.article_path(lang, article_id, canonical)
-        html = site.renderer.article(lang, links(request, here), view)
-        return HTMLResponse(html, headers={"last-modified": http_date(view.modified)})
+        with site.engine.connect() as conn:
+            html, in_story = site.article_html(conn, view, lang, links(request, here))
+        # Linked to its story, the page changes with the story: the data version dates it.
+        headers = {} if in_story else {"last-modified": http_date(view.modified)}
+        return HTMLResponse(html, headers=headers)
+
+    @router.get("/{lang}/s/{story_id}")
+    def story_bare(request: Request, lang: str, story_id: int) -> Response:
+        return story_page(request, lang, story_id, None)
+
+    @router.get("/{lang}/s/{story_id}/{slug}")
+    def story(request: Request, lang: str, story_id: int, slug: str) -> Response:
+        return story_page(request, lang, story_id, slug)
+
+    def story_page(request: Request, lang: str, story_id: int, slug: str | None) -> Response:
+        check_lang(lang)
+        with site.engine.connect() as conn:
+            found = story_views.resolve(conn, story_id)
+            view = site.story(conn, found.id, lang) if found is not None else None
+            if found is None or view is None:
+                raise HTTPException(404, f"no story {story_id}")
+            here = paths.story_path(lang, view.id, view.slug)
+            if found.merged or slug != view.slug:
+                # A merged story's old id, an old headline's slug or none: one address.
+                return RedirectResponse(here, status_code=301)
+            html = site.renderer.story(lang, links(request, here), view)
+        return HTMLResponse(html)
 
     @router.get("/{lang}/source/{source_id}")
     def source(request: Request, lang: str, source_id: int) -> Response:
@@ -206,6 +232,22 @@ def page_routes(site: Site) -> APIRouter:
             last_page=MAX_SEARCH_PAGE,
         )
         return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    @router.get("/{lang}/stories/feed.xml")
+    def story_rss(request: Request, lang: str) -> Response:
+        return story_feed(request, lang, "rss")
+
+    @router.get("/{lang}/stories/atom.xml")
+    def story_atom(request: Request, lang: str) -> Response:
+        return story_feed(request, lang, "atom")
+
+    def story_feed(request: Request, lang: str, kind: str) -> Response:
+        check_lang(lang)
+        here = paths.story_feed_path(lang, kind)
+        with site.engine.connect() as conn:
+            body = site.story_feed_xml(conn, lang, kind, links(request, here))
+        media = "application/rss+xml" if kind == "rss" else "application/atom+xml"
+        return Response(body, media_type=f"{media}; charset=utf-8")
 
     @router.get("/{lang}/feed.xml")
     def rss(request: Request, lang: str) -> Response:

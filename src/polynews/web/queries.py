@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from polynews.model import ArticleStatus
+from polynews.store import story_views
 from polynews.store.schema import articles, sources
 from polynews.store.schema_translate import translations
 from polynews.store.sources import MAX_ID
@@ -370,9 +371,10 @@ def data_version(conn: Connection) -> tuple[str, datetime]:
     ).one()
     t = conn.execute(select(func.count(), func.max(translations.c.updated_at))).one()
     s = conn.execute(select(func.count(), func.max(sources.c.id))).one()
-    stamps = [_aware(a[1]), _aware(t[1])]
+    story_token, story_at = story_views.version(conn)
+    stamps = [_aware(a[1]), _aware(t[1]), story_at]
     newest = max([x for x in stamps if x is not None], default=EPOCH)
-    token = f"{a[0]}.{t[0]}.{s[0]}.{s[1]}.{stamps[0]}.{stamps[1]}"
+    token = f"{a[0]}.{t[0]}.{s[0]}.{s[1]}.{stamps[0]}.{stamps[1]}.{story_token}"
     return token, newest
 
 

@@ -20,6 +20,21 @@ from polynews.web import links as paths
 from polynews.web.i18n import UI, own_name, switcher_label
 from polynews.web.links import SWITCH_PARAM, Links
 from polynews.web.queries import ArticleView, ListItem, SourceView, Text
+from polynews.web.stories import StorySummary, StoryView
+
+TIMELINE_STEPS = 20
+"""The coverage timeline's bars are drawn in this many widths (CSS classes, no inline style)."""
+
+
+@dataclass(frozen=True)
+class StoryLink:
+    """The article page's pointer to its story: the other members' outlets and languages."""
+
+    story_id: int
+    slug: str
+    outlets: int
+    languages: int
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -113,6 +128,8 @@ class Renderer:
             "search_action": None if link.export else link.href(paths.search_path(lang)),
             "rss": link.href(paths.feed_path(lang, "rss")),
             "atom": link.href(paths.feed_path(lang, "atom")),
+            "stories_rss": link.href(paths.story_feed_path(lang, "rss")),
+            "stories_atom": link.href(paths.story_feed_path(lang, "atom")),
             "canonical": link.absolute(path_for[lang]),
             "alternates": [Alternate(c, link.absolute(path_for[c])) for c in self.languages],
             "x_default": link.absolute(path_for[self.languages[0]]),
@@ -161,20 +178,160 @@ class Renderer:
 
     # -- pages ---------------------------------------------------------------------------
 
+    def coverage(self, lang: str, outlets: int, languages: int) -> str:
+        """'5 outlets · 4 languages' in ``lang``, plural forms right."""
+        ui = self.ui(lang)
+        return (
+            ui.ngettext("%(n)s outlet", "%(n)s outlets", outlets)
+            + " · "
+            + ui.ngettext("%(n)s language", "%(n)s languages", languages)
+        )
+
+    def _story_entry(self, lang: str, link: Links, story: StorySummary) -> dict[str, Any]:
+        head = story.headline
+        first, latest = self._items(lang, link, [story.first, story.latest])
+        return {
+            "kind": "story",
+            "id": story.id,
+            "title": head.title,
+            "title_lang": lang if head.translated or head.language == lang else head.language,
+            "href": link.href(paths.story_path(lang, story.id, story.slug)),
+            "coverage": self.coverage(lang, story.stats.outlets, story.stats.languages),
+            "articles": story.stats.articles,
+            "first": first,
+            "latest": latest if story.latest.id != story.first.id else None,
+        }
+
     def home(
-        self, lang: str, link: Links, items: Sequence[ListItem], *, page: int, total: int
+        self,
+        lang: str,
+        link: Links,
+        entries: Sequence[ListItem | StorySummary],
+        *,
+        page: int,
+        total: int,
+        top: Sequence[StorySummary] = (),
     ) -> str:
-        """The latest articles in ``lang``, one page of them."""
+        """The top stories (first page) and the latest articles and stories in ``lang``."""
         ui = self.ui(lang)
         path_for = {c: paths.home_path(c, page) for c in self.languages}
         ctx = self._frame(lang, link, title=ui.gettext("Latest news"), path_for=path_for)
+        items = []
+        for entry in entries:
+            if isinstance(entry, StorySummary):
+                items.append(self._story_entry(lang, link, entry))
+            else:
+                items.extend({**i, "kind": "article"} for i in self._items(lang, link, [entry]))
         ctx.update(
             heading=ui.gettext("Latest news"),
-            items=self._items(lang, link, items),
+            top=[self._story_entry(lang, link, s) for s in top],
+            items=items,
             pager=self._pager(lang, link, page, total, lambda n: paths.home_path(lang, n)),
             empty=ui.gettext("No articles have been published yet."),
         )
-        return self.env.get_template("list.html").render(ctx)
+        return self.env.get_template("home.html").render(ctx)
+
+    def story(self, lang: str, link: Links, story: StoryView) -> str:
+        """A story page: headline, coverage timeline, member articles, claims and conflicts."""
+        ui = self.ui(lang)
+        path_for = {
+            code: paths.story_path(code, story.id, story.slugs.get(code, story.slug))
+            for code in self.languages
+        }
+        head = story.headline
+        ctx = self._frame(lang, link, title=head.title, path_for=path_for)
+        first_at = story.first.published_at
+        last_at = story.members[-1].published_at
+        span = (last_at - first_at).total_seconds() if first_at and last_at else 0.0
+        article_items = self._items(
+            lang,
+            link,
+            [
+                story.items[m.article_id]
+                for m in reversed(story.members)
+                if m.article_id in story.items
+            ],
+        )
+        href_of = {i["id"]: i["href"] for i in article_items}
+        timeline = []
+        for index, m in enumerate(story.members):
+            offset = (
+                (m.published_at - first_at).total_seconds() if m.published_at and first_at else 0.0
+            )
+            step = round(TIMELINE_STEPS * offset / span) if span > 0 else 0
+            delay = ""
+            if index and m.published_at and first_at and offset > 0:
+                delay = ui.gettext(
+                    "%(delay)s after the first report", delay=ui.delay(m.published_at - first_at)
+                )
+            timeline.append(
+                {
+                    "first": index == 0,
+                    "outlet": m.outlet,
+                    "language_name": ui.language_name(m.language),
+                    "language": m.language,
+                    "when": ui.datetime(m.published_at),
+                    "iso": m.published_at.isoformat() if m.published_at else "",
+                    "step": max(0, min(TIMELINE_STEPS, step)),
+                    "delay": delay,
+                    "href": href_of.get(m.article_id),
+                }
+            )
+        claims = [
+            {
+                "id": c.row.id,
+                "who": c.row.source or "",
+                "cue": c.row.cue,
+                "text": c.text,
+                "text_lang": c.text_lang,
+                "translated": c.translated,
+                "original_name": ui.language_name(c.row.language),
+                "marked_original": c.text_lang != lang,
+                "quantities": [str(q.get("text") or "") for q in c.row.quantities],
+                "outlet": c.article.outlet,
+                "when": ui.datetime(c.article.published_at),
+                "iso": c.article.published_at.isoformat() if c.article.published_at else "",
+                "href": href_of.get(c.row.article_id, ""),
+                "conflict": c.conflict,
+            }
+            for c in story.claims
+        ]
+        conflicts = [
+            {
+                "unit": conflict.unit,
+                "figures": [
+                    {
+                        "text": f.text,
+                        "value": ui.number(f.value),
+                        "qualifier": f.qualifier or "",
+                        "who": f.who,
+                        "outlet": f.claim.article.outlet,
+                        "when": ui.datetime(f.claim.article.published_at),
+                        "href": href_of.get(f.claim.row.article_id, ""),
+                        "claim": f.claim.row.id,
+                    }
+                    for f in conflict.figures
+                ],
+            }
+            for conflict in story.conflicts
+        ]
+        ctx.update(
+            headline=head.title,
+            headline_lang=lang if head.translated or head.language == lang else head.language,
+            headline_original=not head.translated and head.language != lang,
+            headline_language_name=ui.language_name(head.language),
+            coverage=self.coverage(lang, story.stats.outlets, story.stats.languages),
+            by_language=[
+                {"name": ui.language_name(code), "lang": code, "outlets": outlets}
+                for code, outlets in story.languages()
+            ],
+            timeline=timeline,
+            items=article_items,
+            pager={"pages": 1},
+            claims=claims,
+            conflicts=conflicts,
+        )
+        return self.env.get_template("story.html").render(ctx)
 
     def source(
         self,
@@ -200,7 +357,9 @@ class Renderer:
         )
         return self.env.get_template("list.html").render(ctx)
 
-    def article(self, lang: str, link: Links, view: ArticleView) -> str:
+    def article(
+        self, lang: str, link: Links, view: ArticleView, story: StoryLink | None = None
+    ) -> str:
         """The reader's page: switcher, headline, outlet and time, body, notes, Source."""
         ui = self.ui(lang)
         text: Text = view.text(lang)
@@ -257,6 +416,20 @@ class Renderer:
             original_href=original_href,
             original_name=ui.language_name(original),
             source_url=view.source_url,
+            story_href=(
+                link.href(paths.story_path(lang, story.story_id, story.slug))
+                if story is not None
+                else None
+            ),
+            story_line=(
+                ui.ngettext(
+                    "Also reported by %(n)s outlet", "Also reported by %(n)s outlets", story.outlets
+                )
+                + " "
+                + ui.ngettext("in %(n)s language", "in %(n)s languages", story.languages)
+                if story is not None
+                else ""
+            ),
         )
         return self.env.get_template("article.html").render(ctx)
 

@@ -8,14 +8,17 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 
 from polynews.config import Settings
+from polynews.store import story_views
 from polynews.store.schema import articles
 from polynews.web import links as paths
 from polynews.web import queries, sitemaps
-from polynews.web.feeds import FEED_SIZE, build_feed
+from polynews.web import stories as story_pages
+from polynews.web.feeds import FEED_SIZE, build_feed, build_story_feed
 from polynews.web.links import Links
 from polynews.web.queries import READY, ArticleView
 from polynews.web.ratelimit import RateLimiter, buckets_path
-from polynews.web.render import Renderer
+from polynews.web.render import Renderer, StoryLink
+from polynews.web.stories import StorySummary, StoryView
 
 
 @dataclass
@@ -52,12 +55,70 @@ class Site:
         return self.renderer.page_size
 
     def home_html(self, conn: Connection, lang: str, page: int, link: Links) -> str | None:
-        """A page of the latest articles in ``lang``; None past the last page."""
-        total = queries.count_ready(conn)
+        """A page of the home list in ``lang``; None past the last page.
+
+        The first page opens with the top stories; the list then holds, newest first,
+        every other story of two or more articles once and every article not in one.
+        """
+        top = story_pages.top_stories(conn)
+        exclude = [s.id for s in top]
+        total = story_views.count_entries(conn, exclude=exclude)
         if page > 1 and (page - 1) * self.page_size >= total:
             return None
-        items = queries.latest(conn, lang, limit=self.page_size, offset=(page - 1) * self.page_size)
-        return self.renderer.home(lang, link, items, page=page, total=total)
+        found = story_views.home_entries(
+            conn, exclude=exclude, limit=self.page_size, offset=(page - 1) * self.page_size
+        )
+        article_ids = [i for kind, i in found if kind == "a"]
+        story_ids = [i for kind, i in found if kind == "s"]
+        titles = queries.titles(conn, article_ids, lang)
+        stats = story_views.stats(conn, story_ids)
+        groups = {
+            s.id: s
+            for s in story_pages.summaries(conn, [stats[i] for i in story_ids if i in stats], lang)
+        }
+        entries: list[queries.ListItem | StorySummary] = []
+        for kind, i in found:
+            entry = titles.get(i) if kind == "a" else groups.get(i)
+            if entry is not None:
+                entries.append(entry)
+        shown_top = story_pages.summaries(conn, top, lang) if page == 1 else []
+        return self.renderer.home(lang, link, entries, page=page, total=total, top=shown_top)
+
+    def story(self, conn: Connection, story_id: int, lang: str) -> StoryView | None:
+        """The surviving story ``story_id`` as the ``lang`` page shows it, or None."""
+        return story_pages.load_story(conn, story_id, lang, self.languages)
+
+    def story_link(self, conn: Connection, view: ArticleView, lang: str) -> StoryLink | None:
+        """What the article page says of its story; None unless others reported it too."""
+        found = story_views.story_of(conn, view.id)
+        if found is None:
+            return None
+        members = story_views.members(conn, [found.id])[found.id]
+        others = [m for m in members if m.article_id != view.id]
+        if not others or len(others) == len(members):
+            return None
+        heads = story_pages.summaries(
+            conn, list(story_views.stats(conn, [found.id]).values()), lang
+        )
+        if not heads:
+            return None
+        return StoryLink(
+            found.id,
+            heads[0].slug,
+            outlets=len({m.outlet for m in others}),
+            languages=len({m.language for m in others}),
+        )
+
+    def article_html(
+        self, conn: Connection, view: ArticleView, lang: str, link: Links
+    ) -> tuple[str, bool]:
+        """The article page, with the link to its story when others reported it too.
+
+        The flag says whether the page shows that link: it then changes with the story,
+        not only with the article.
+        """
+        story = self.story_link(conn, view, lang)
+        return self.renderer.article(lang, link, view, story), story is not None
 
     def source_html(
         self, conn: Connection, lang: str, source_id: int, page: int, link: Links
@@ -89,6 +150,13 @@ class Site:
     def feed_xml(self, conn: Connection, lang: str, kind: str, link: Links) -> bytes:
         """The RSS or Atom feed of ``lang``."""
         return build_feed(self.renderer, lang, link, self.feed_views(conn), kind)
+
+    def story_feed_xml(self, conn: Connection, lang: str, kind: str, link: Links) -> bytes:
+        """The RSS or Atom feed of the stories of ``lang`` (two or more articles each)."""
+        found = story_views.recent(conn, limit=FEED_SIZE, min_articles=2)
+        return build_story_feed(
+            self.renderer, lang, link, story_pages.summaries(conn, found, lang), kind
+        )
 
     def sitemap_entries(
         self, conn: Connection
