@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from polynews.stories.units import unit_key
 from polynews.store import story_views
+from polynews.stories.units import unit_key
 from polynews.web import links as paths
 from polynews.web import stories as story_pages
 from polynews.web.api import _cursor_position, _decode_cursor, _encode_cursor
@@ -83,8 +83,8 @@ class QuantityOut(BaseModel):
     value: float | None
     unit: str | None
     unit_key: str | None = Field(
-        description="The unit's canonical key, comparable across languages (\"Tonnen\", "
-        "\"тонн\" and \"tonnes\" are all \"tonne\"); an unknown word keeps its lower-cased form."
+        description='The unit\'s canonical key, comparable across languages ("Tonnen", '
+        '"тонн" and "tonnes" are all "tonne"); an unknown word keeps its lower-cased form.'
     )
     qualifier: str | None
 
