@@ -353,7 +353,9 @@ async def test_api_story_detail(world: World) -> None:
     de = next(c for c in body["claims"] if c["id"] == s.claim_de)
     assert de["translated"] is True and de["text"] == GERMAN_TRANSLATED
     assert de["sentence"] == GERMAN_SENTENCE and de["conflict"] is True
-    assert de["quantities"] == [{"text": "40 %", "value": 40.0, "unit": "%", "qualifier": None}]
+    assert de["quantities"] == [
+        {"text": "40 %", "value": 40.0, "unit": "%", "unit_key": "%", "qualifier": None}
+    ]
     assert de["article_page"].startswith(f"http://news.test/en/a/{s.german}/")
     assert [g["unit"] for g in body["conflicts"]] == ["%"]
     assert sorted(f["value"] for f in body["conflicts"][0]["figures"]) == [40, 40, 55]

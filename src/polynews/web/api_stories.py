@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from polynews.store import story_views
+from polynews.stories.units import unit_key
 from polynews.web import links as paths
 from polynews.web import stories as story_pages
 from polynews.web.api import _cursor_position, _decode_cursor, _encode_cursor
@@ -81,6 +82,10 @@ class QuantityOut(BaseModel):
     text: str
     value: float | None
     unit: str | None
+    unit_key: str | None = Field(
+        description='The unit\'s canonical key, comparable across languages ("Tonnen", '
+        '"тонн" and "tonnes" are all "tonne"); an unknown word keeps its lower-cased form.'
+    )
     qualifier: str | None
 
 
@@ -116,12 +121,13 @@ class FigureOut(BaseModel):
     value: float
     qualifier: str | None
     who: str = Field(description="The claim's source, else the outlet.")
+    unit: str = Field(description="The unit word as the claim writes it, in its language.")
 
 
 class ConflictOut(BaseModel):
-    """Different values with one unit from different sources."""
+    """Different values of one quantity (a unit key and close values) from different sources."""
 
-    unit: str
+    unit: str = Field(description="The canonical unit key shared by the figures.")
     figures: list[FigureOut]
 
 
@@ -277,6 +283,7 @@ def story_routes(site: Site) -> APIRouter:
                         text=str(q.get("text") or ""),
                         value=_number(q.get("value")),
                         unit=_text(q.get("unit")),
+                        unit_key=unit_key(_text(q.get("unit")), c.row.language),
                         qualifier=_text(q.get("qualifier")),
                     )
                     for q in c.row.quantities
@@ -301,6 +308,7 @@ def story_routes(site: Site) -> APIRouter:
                         value=f.value,
                         qualifier=f.qualifier,
                         who=f.who,
+                        unit=f.unit,
                     )
                     for f in g.figures
                 ],

@@ -299,6 +299,7 @@ class Renderer:
         conflicts = [
             {
                 "unit": conflict.unit,
+                "label": conflict.label,
                 "figures": [
                     {
                         "text": f.text,

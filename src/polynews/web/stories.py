@@ -16,7 +16,12 @@ nothing is guessed.
 
 **Conflicting figures**: quantities with the same unit and different values, stated by
 different sources (the outlet stands in for a claim that names nobody), are grouped
-side by side.
+side by side. Units are compared by their canonical key
+(:func:`polynews.stories.units.unit_key`), so "10 000 tonnes" and "12 000 Tonnen" are
+two figures for one quantity. Within one unit, values are sorted and a gap of more
+than a factor of ``SAME_QUANTITY_RATIO`` between neighbours starts another quantity:
+"2.3 million tonnes" shipped in a month and "up to 12 000 tonnes" a barge carries are
+not the same figure told twice, while "600" and "450 firefighters" are.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy import Connection
 
 from polynews.store import story_views as store
 from polynews.store.story_views import ArticleText, ClaimRow, Member, StoryStats
+from polynews.stories.units import unit_key
 from polynews.translate.memory import normalise_source
 from polynews.translate.sentences import split_sentences
 from polynews.web import links as paths
@@ -43,6 +49,8 @@ HALF_LIFE_HOURS = 24.0
 """A story's rank halves for each this many hours since its latest report."""
 RANK_CANDIDATES = 200
 """The stories with the latest reports that compete for the top section."""
+SAME_QUANTITY_RATIO = 3.0
+"""Neighbouring values of one unit further apart than this factor are two quantities."""
 
 
 def rank_score(story: StoryStats, now: datetime | None) -> float:
@@ -144,14 +152,24 @@ class Figure:
     value: float
     qualifier: str | None
     who: str
+    unit: str = ""  # the unit word as extracted, in the claim's language
 
 
 @dataclass(frozen=True)
 class Conflict:
     """Different values for quantities of one unit, from different sources."""
 
-    unit: str
+    unit: str  # the canonical unit key ("tonne", "%")
     figures: list[Figure]
+
+    @property
+    def label(self) -> str:
+        """The unit as its figures write it: "tonnes / Tonnen / тонн"."""
+        words: list[str] = []
+        for f in self.figures:
+            if f.unit not in words:
+                words.append(f.unit)
+        return " / ".join(words)
 
 
 @dataclass(frozen=True)
@@ -219,8 +237,32 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _quantities(figures: list[Figure]) -> list[list[Figure]]:
+    """Figures of one unit split where neighbouring values differ by more than the ratio."""
+    ordered = sorted(figures, key=lambda f: f.value)
+    groups: list[list[Figure]] = []
+    for f in ordered:
+        previous = groups[-1][-1].value if groups else None
+        if previous is not None and _close(previous, f.value):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return groups
+
+
+def _close(low: float, high: float) -> bool:
+    if low == high:
+        return True
+    if low <= 0 or high <= 0:
+        return False
+    return high / low <= SAME_QUANTITY_RATIO
+
+
 def find_conflicts(claims: list[ClaimView]) -> list[Conflict]:
-    """Groups of figures with one unit, different values and different sources."""
+    """Groups of figures of one quantity with different values from different sources.
+
+    A quantity is a canonical unit and a range of close values (module docstring).
+    """
     by_unit: dict[str, list[Figure]] = defaultdict(list)
     for c in claims:
         who = (c.row.source or c.article.outlet).strip()
@@ -228,20 +270,24 @@ def find_conflicts(claims: list[ClaimView]) -> list[Conflict]:
             value, unit = _number(q.get("value")), q.get("unit")
             if value is None or not isinstance(unit, str) or not unit.strip():
                 continue
+            key = unit_key(unit, c.row.language)
+            if key is None:
+                continue
             qualifier = q.get("qualifier") if isinstance(q.get("qualifier"), str) else None
             text = str(q.get("text") or value)
-            by_unit[unit.strip()].append(Figure(c, text, value, qualifier, who))
+            by_unit[key].append(Figure(c, text, value, qualifier, who, unit.strip()))
     out = []
-    for unit, figures in by_unit.items():
-        involved = [
-            f
-            for f in figures
-            if any(g.value != f.value and g.who.casefold() != f.who.casefold() for g in figures)
-        ]
-        if involved:
-            involved.sort(key=lambda f: (f.value, _stamp(f.claim.article.published_at)))
-            out.append(Conflict(unit, involved))
-    out.sort(key=lambda c: c.unit)
+    for key, figures in by_unit.items():
+        for group in _quantities(figures):
+            involved = [
+                f
+                for f in group
+                if any(g.value != f.value and g.who.casefold() != f.who.casefold() for g in group)
+            ]
+            if involved:
+                involved.sort(key=lambda f: (f.value, _stamp(f.claim.article.published_at)))
+                out.append(Conflict(key, involved))
+    out.sort(key=lambda c: (c.unit, c.figures[0].value))
     return out
 
 
