@@ -113,6 +113,9 @@ def test_a_verb_before_do_means_rose_to_not_up_to() -> None:
     capacity = find_quantities("Терминал может загружать до 12 000 тонн.", "ru", is_verb)
     assert [(q.value, q.qualifier) for q in rose] == [(2_300_000, None)]
     assert [(q.value, q.qualifier) for q in capacity] == [(12_000, "up to")]
+    # "не более" after a verb is still a ceiling: only a bare "до" can mean "rose to".
+    ceiling = find_quantities("На месте работали не более 450 пожарных.", "ru", is_verb)
+    assert [(q.value, q.qualifier) for q in ceiling] == [(450, "up to")]
 
 
 def test_quantity_dict_has_the_cli_keys() -> None:

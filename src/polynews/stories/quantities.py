@@ -457,7 +457,9 @@ def _qualifier(
     if best is None:
         return None, None
     canonical, cut = best
-    if language in ("uk", "ru") and canonical == "up to" and is_verb is not None:
+    # Only the bare preposition "до" can follow a verb of change; "не более" is a ceiling.
+    bare_do = tail[cut:].strip().lower() == "до"
+    if language in ("uk", "ru") and canonical == "up to" and bare_do and is_verb is not None:
         previous = re.search(r"([^\W\d_]+)\s*$", tail[:cut])
         # "зросла до 40 %", "снизились примерно до 1 %": a verb of change, not a ceiling.
         if previous and is_verb(previous.group(1).lower()):
