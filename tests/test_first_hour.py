@@ -55,6 +55,13 @@ def test_a_bad_global_option_after_the_command_is_still_reported(tmp_path: Path)
     assert "setting 'workers': invalid value 'zero'" in result.output
 
 
+def test_a_global_option_after_the_command_needs_its_value(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["stats", "--data-dir"])
+    assert result.exit_code == 2
+    assert "--data-dir" in result.output and "a value is required" in result.output
+    assert "Missing command" not in result.output
+
+
 def test_subcommand_options_keep_their_values(tmp_path: Path) -> None:
     data = str(tmp_path / "d")
     # --name takes a value: "--set" here is the name, not a global option

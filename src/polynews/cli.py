@@ -59,7 +59,9 @@ def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[s
             name, has_value, _ = arg.partition("=")
             if name in GLOBAL_OPTIONS and command is not group:
                 hoisted.append(arg)
-                if not has_value and index < len(args):
+                if not has_value:
+                    if index == len(args):
+                        raise typer.BadParameter("a value is required", ctx=ctx, param_hint=name)
                     hoisted.append(args[index])
                     index += 1
                 continue
