@@ -572,10 +572,10 @@ def engines_hint(settings: Settings) -> str:
     from polynews.translate.ctranslate2_backend import models_dir
 
     return (
-        "To add an engine: put CTranslate2 models (OPUS-MT, or .argosmodel packages) in "
-        f"models_dir ({models_dir(settings)}),\n"
+        "\nTo add an engine: put CTranslate2 models (OPUS-MT or .argosmodel) in "
+        f"{models_dir(settings)} (models_dir),\n"
         "or set libretranslate_url, or openai_base_url and openai_model "
-        "(in polynews.toml, as POLYNEWS_<NAME>, or with --set NAME=VALUE)."
+        "(--set NAME=VALUE or polynews.toml)."
     )
 
 
