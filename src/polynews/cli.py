@@ -41,7 +41,8 @@ def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[s
 
     ``polynews demo --data-dir X`` becomes ``polynews --data-dir X demo``. The walk follows
     the command path, so a subcommand's own options keep their values (a value is never
-    taken for a global option) and nothing after ``--`` moves. Global options already
+    taken for a global option), an option of the subcommand's own that shares a global
+    option's name stays the subcommand's, and nothing after ``--`` moves. Global options already
     before the subcommand stay first, so the later of two given values wins as usual.
     """
     command: object = group
@@ -57,15 +58,6 @@ def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[s
             break
         if arg.startswith("-") and arg != "-":
             name, has_value, _ = arg.partition("=")
-            if name in GLOBAL_OPTIONS and command is not group:
-                hoisted.append(arg)
-                if not has_value:
-                    if index == len(args):
-                        raise typer.BadParameter("a value is required", ctx=ctx, param_hint=name)
-                    hoisted.append(args[index])
-                    index += 1
-                continue
-            kept.append(arg)
             option = next(
                 (
                     p
@@ -74,6 +66,16 @@ def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[s
                 ),
                 None,
             )
+            # a command's own option of the same name would win over the global one
+            if name in GLOBAL_OPTIONS and command is not group and option is None:
+                hoisted.append(arg)
+                if not has_value:
+                    if index == len(args):
+                        raise typer.BadParameter("a value is required", ctx=ctx, param_hint=name)
+                    hoisted.append(args[index])
+                    index += 1
+                continue
+            kept.append(arg)
             takes_value = option is not None and not option.is_flag and not option.count
             if takes_value and not has_value and index < len(args):
                 kept.append(args[index])
