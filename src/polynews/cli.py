@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from typer.core import TyperGroup, TyperOption
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
@@ -32,8 +33,78 @@ from polynews.store.db import read_only_message, sqlite_path
 from polynews.stories.claims_cli import app as claims_app
 from polynews.stories.compare_cli import app as stories_app
 
+GLOBAL_OPTIONS = frozenset({"--data-dir", "--database-url", "--config", "--set", "--log-level"})
+
+
+def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[str]:
+    """Move global options written after a subcommand to just before it.
+
+    ``polynews demo --data-dir X`` becomes ``polynews --data-dir X demo``. The walk follows
+    the command path, so a subcommand's own options keep their values (a value is never
+    taken for a global option), an option of the subcommand's own that shares a global
+    option's name stays the subcommand's, and nothing after ``--`` moves. Global options already
+    before the subcommand stay first, so the later of two given values wins as usual.
+    """
+    command: object = group
+    kept: list[str] = []
+    hoisted: list[str] = []
+    insert_at: int | None = None
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            kept += args[index - 1 :]
+            break
+        if arg.startswith("-") and arg != "-":
+            name, has_value, _ = arg.partition("=")
+            option = next(
+                (
+                    p
+                    for p in getattr(command, "params", [])
+                    if isinstance(p, TyperOption) and name in (*p.opts, *p.secondary_opts)
+                ),
+                None,
+            )
+            # a command's own option of the same name would win over the global one
+            if name in GLOBAL_OPTIONS and command is not group and option is None:
+                hoisted.append(arg)
+                if not has_value:
+                    if index == len(args):
+                        raise typer.BadParameter("a value is required", ctx=ctx, param_hint=name)
+                    hoisted.append(args[index])
+                    index += 1
+                continue
+            kept.append(arg)
+            takes_value = option is not None and not option.is_flag and not option.count
+            if takes_value and not has_value and index < len(args):
+                kept.append(args[index])
+                index += 1
+            continue
+        if isinstance(command, TyperGroup):
+            sub = command.get_command(ctx, arg)
+            if sub is not None:
+                if command is group:
+                    insert_at = len(kept)
+                command = sub
+        kept.append(arg)
+    if not hoisted or insert_at is None:
+        return kept
+    return [*kept[:insert_at], *hoisted, *kept[insert_at:]]
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """The root command group: global options may also follow the subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Hoist global options given after a subcommand, then parse as usual."""
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+
 app = typer.Typer(
-    help="polynews: follow news in any language, deduplicate, translate, publish.",
+    cls=GlobalOptionsGroup,
+    help="polynews: follow news in any language, deduplicate, translate, publish. "
+    "Global options may come before or after the command.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -344,6 +415,7 @@ def sources_export(
 
 
 def _print_report(report: RunReport) -> None:
+    """The one-line summary of a pass, on stdout (logs go to stderr)."""
     typer.echo(
         f"{report.sources} sources fetched ({report.source_errors} failed), "
         f"{report.discovered} new article URLs, {report.fetched} pages fetched "
@@ -352,8 +424,7 @@ def _print_report(report: RunReport) -> None:
         f"{report.duplicates} duplicates linked, "
         f"{report.stories.joined + report.stories.founded} placed in stories "
         f"({report.stories.founded} new, {report.stories.merged} merged), "
-        f"{report.stories.claims} claims",
-        err=True,
+        f"{report.stories.claims} claims"
     )
 
 
@@ -410,8 +481,59 @@ def stats(
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    for key, value in data.items():
-        typer.echo(f"{key}: {value}")
+    typer.echo(stats_table(data))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a plain text table: first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    out = []
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def stats_table(data: dict[str, Any]) -> str:
+    """``polynews stats`` as a table a person reads (``--json`` has the same numbers)."""
+    stories = data.get("stories") or {}
+    lines = [
+        f"sources       {data['sources']:>7}  ({data['sources_with_errors']} with errors)",
+        f"articles      {data['articles']:>7}  published",
+        f"duplicates    {data['duplicates']:>7}  linked to an earlier article",
+        f"errors        {data['errors']:>7}  recorded (sources and pages)",
+        f"stories       {stories.get('count', 0):>7}  "
+        f"({stories.get('multi_outlet', 0)} reported by more than one outlet)",
+        f"claims        {data.get('claims', 0):>7}",
+    ]
+    largest = stories.get("largest")
+    if largest:
+        lines.append(
+            f"largest story: {largest['outlets']} outlets, {largest['languages']} languages, "
+            f"{largest['articles']} articles"
+        )
+    by_status = data.get("by_status") or {}
+    if by_status:
+        lines += ["", "articles by status"]
+        lines += _table(["status", "articles"], [[k, str(v)] for k, v in by_status.items()])
+    by_language = data.get("by_language") or {}
+    if by_language:
+        lines += ["", "published articles by language"]
+        lines += _table(["language", "articles"], [[k, str(v)] for k, v in by_language.items()])
+    translations: dict[str, dict[str, int]] = data.get("translations") or {}
+    lines += ["", "translations by target language and status"]
+    if translations:
+        statuses = sorted({status for counts in translations.values() for status in counts})
+        rows = [
+            [lang, *(str(counts.get(s, 0)) for s in statuses), str(sum(counts.values()))]
+            for lang, counts in sorted(translations.items())
+        ]
+        lines += _table(["language", *statuses, "total"], rows)
+    else:
+        lines.append("  none yet")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -447,6 +569,18 @@ def extract(
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def engines_hint(settings: Settings) -> str:
+    """Two lines on how to add a translation engine, for ``polynews engines``."""
+    from polynews.translate.ctranslate2_backend import models_dir
+
+    return (
+        "\nTo add an engine: put CTranslate2 models (OPUS-MT or .argosmodel) in "
+        f"{models_dir(settings)} (models_dir),\n"
+        "or set libretranslate_url, or openai_base_url and openai_model "
+        "(--set NAME=VALUE or polynews.toml)."
+    )
+
+
 @app.command()
 def engines(ctx: typer.Context) -> None:
     """Print the coverage matrix: which engine and route translates each direction."""
@@ -454,6 +588,7 @@ def engines(ctx: typer.Context) -> None:
 
     with _errors(_settings(ctx)):
         typer.echo(render_coverage(_settings(ctx)))
+        typer.echo(engines_hint(_settings(ctx)))
 
 
 @app.command("translate")

@@ -31,6 +31,22 @@ BUILTIN_BACKENDS: dict[str, str] = {
 Factory = Callable[[Settings], TranslationBackend]
 
 
+def _models_dir_missing(settings: Settings) -> bool:
+    from polynews.translate.ctranslate2_backend import models_dir
+
+    return not models_dir(settings).is_dir()
+
+
+# Built-in backends that need the operator to configure them first. Left unconfigured they
+# are the normal state of a fresh install, not a fault: one DEBUG line names them, while a
+# backend that is configured yet cannot run (binary missing, server down) still warns.
+NOT_CONFIGURED: dict[str, Callable[[Settings], bool]] = {
+    "ctranslate2": _models_dir_missing,
+    "libretranslate": lambda settings: not str(settings.libretranslate_url).strip(),
+    "openai": lambda settings: not str(settings.openai_base_url).strip(),
+}
+
+
 def _load_reference(reference: str) -> Factory:
     module_name, _, attr = reference.partition(":")
     module = importlib.import_module(module_name)
@@ -51,11 +67,14 @@ def load_backends(
 ) -> list[TranslationBackend]:
     """Build the backends named in ``settings.translation_backends``, in that order.
 
-    A backend that cannot run here is left out with one warning saying why; an unknown
-    name is a :class:`ConfigError`. ``factories`` replaces the discovered table (tests).
+    A built-in backend that is not configured (:data:`NOT_CONFIGURED`) is left out and
+    named in one DEBUG line; a backend that is configured but cannot run here is left out
+    with one warning saying why; an unknown name is a :class:`ConfigError`. ``factories``
+    replaces the discovered table (tests).
     """
     table = available_factories() if factories is None else dict(factories)
     backends: list[TranslationBackend] = []
+    unconfigured: list[str] = []
     for name in settings.translation_backends:
         reference = table.get(name)
         if reference is None:
@@ -63,6 +82,12 @@ def load_backends(
                 f"translation_backends names {name!r}, which no installed package provides; "
                 f"known backends: {', '.join(sorted(table))}"
             )
+        is_unconfigured = (
+            NOT_CONFIGURED.get(name) if reference == BUILTIN_BACKENDS.get(name) else None
+        )
+        if is_unconfigured is not None and is_unconfigured(settings):
+            unconfigured.append(name)
+            continue
         try:
             factory = _load_reference(reference)
         except (ImportError, AttributeError) as exc:
@@ -79,6 +104,11 @@ def load_backends(
             log.warning("translation backend off backend=%s reason=%s", name, exc)
             continue
         backends.append(backend)
+    if unconfigured:
+        log.debug(
+            "translation backends not configured backends=%s (see polynews engines)",
+            ",".join(unconfigured),
+        )
     log.info(
         "translation backends on backends=%s",
         ",".join(f"{b.name}/{b.version}" for b in backends) or "none",
