@@ -1,0 +1,38 @@
+"""Extraction faults found on real publishers' pages (issue 10), each on a page of our own."""
+
+from __future__ import annotations
+
+from polynews.ingest.extract import extract_article
+
+LEAD = [
+    "The council voted on the ferry timetable after a long evening of debate in the town "
+    "hall on Tuesday, with every member present.",
+    "The mayor said the vote would change how islanders reach the mainland, and that the "
+    "first new sailings start in spring next year.",
+]
+STORY = [
+    f"Part {n} of the story tells how the harbour council met on Tuesday evening and voted "
+    f"on the new ferry timetable after a long debate about costs and crews, item {n}."
+    for n in range(12)
+]
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def paragraphs(texts: list[str], attributes: str = "") -> str:
+    return "".join(f"<p{attributes}>{text}</p>" for text in texts)
+
+
+def test_fast_mode_keeping_only_the_lead_falls_back_to_the_full_mode() -> None:
+    # A body container holding the lead only, and the story in a sibling after it: fast
+    # mode stops at the container (2 of 14 paragraphs).
+    html = page(
+        "<header><nav><a href='/'>Home</a></nav></header><main><article><h1>Ferry vote</h1>"
+        f"<div class='article-body'>{paragraphs(LEAD)}</div></article>"
+        f"<div class='story-continues'>{paragraphs(STORY)}</div></main>"
+        "<footer>Contact us</footer>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert set(STORY) <= set(kept)
