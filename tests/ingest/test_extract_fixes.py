@@ -36,3 +36,20 @@ def test_fast_mode_keeping_only_the_lead_falls_back_to_the_full_mode() -> None:
     )
     kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
     assert set(STORY) <= set(kept)
+
+
+def test_paragraphs_marked_paywall_inside_the_body_are_kept() -> None:
+    # Large publishers mark the text behind their wall with a "paywall" class, on each
+    # paragraph or on a wrapper between paragraphs; the wall's own prompt still goes.
+    prompt = (
+        "<div class='paywall-prompt'><p>You have read all your free articles.</p>"
+        "<form action='/subscribe'><button>Subscribe</button></form></div>"
+    )
+    marked = paragraphs(STORY[:3], " class='story-text paywall'")
+    html = page(
+        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD)}{marked}"
+        f"<div class='paywall'>{paragraphs(STORY[3:5])}</div>{paragraphs(STORY[5:7])}"
+        f"</div>{prompt}</article></main>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert kept == LEAD + STORY[:7]

@@ -250,7 +250,10 @@ _HINT_WORD = re.compile(r"[a-z0-9]+")
 # (and most of the web) name them in. Substrings for the unambiguous stems, whole words
 # for short ones ("tag" is inside "stage", "autor" inside "autorun").
 _COMMENTS_HINT = re.compile(r"comment(?!ary)|comentari|kommentar|komentar|reactions|opiniones")
-_PROMO_HINT = re.compile(r"subscri|abonn|abbona|suscri|paywall|newsletter|peredplat|podpisk")
+_PROMO_HINT = re.compile(r"subscri|abonn|abbona|suscri|newsletter|peredplat|podpisk")
+# Marks of gated text: on a box with a form or button it is the wall's prompt, but several
+# large publishers put it on the article's own paragraphs (what lies behind the wall).
+_GATE_HINT = re.compile(r"paywall|paid-?content|premium-?content|bezahl")
 # Related-article boxes; dropped only when mostly links, as "read more" also names bodies.
 _RELATED_HINT = re.compile(
     r"related|relacionad|correlat|leer-?mas|lea-?tambien|voir-?aussi|lire-?aussi"
@@ -278,19 +281,25 @@ _ANY_HINT = re.compile(
         (
             _COMMENTS_HINT.pattern,
             _PROMO_HINT.pattern,
+            _GATE_HINT.pattern,
             _RELATED_HINT.pattern,
             *sorted(_FOOTER_WORDS | _TAG_WORDS | _KICKER_WORDS | _BYLINE_WORDS),
         )
     )
 )
 # Most words each kind of box holds; a longer element is content that borrowed the name.
-_MAX_WORDS = {"promo": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
+_MAX_WORDS = {"promo": 80, "gate": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
 # Share of a related box's text that is link text.
 _MIN_RELATED_LINK_SHARE = 0.5
 # An element holding the headline or this share of the page's text is the article's
 # wrapper, whatever its class says ("post comments-open").
 _MAX_PRUNED_SHARE = 0.5
 _HAS_HEADLINE = lxml.etree.XPath("boolean(.//h1)")
+_HAS_CONTROL = lxml.etree.XPath(
+    "boolean(descendant-or-self::*[self::form or self::button or self::input or self::select])"
+)
+# A paragraph of the article: a sentence at least.
+_MIN_BODY_PARAGRAPH_WORDS = 12
 # A javascript: link around a sentence or more is text with a click handler, not a link.
 _MIN_LINKED_TEXT_WORDS = 8
 # Browsers ignore case and strip tabs and line breaks in a URL's scheme; so does this.
@@ -331,6 +340,8 @@ def _prune(tree: lxml.html.HtmlElement, furniture: list[tuple[lxml.html.HtmlElem
         text = element.text_content()
         if kind == "related" and _linked_chars(element) < _MIN_RELATED_LINK_SHARE * len(text):
             continue
+        if kind == "gate" and _in_body(element):
+            continue
         limit = _MAX_WORDS.get(kind)
         if limit is not None and len(text.split()) > limit:
             continue
@@ -342,6 +353,23 @@ def _prune(tree: lxml.html.HtmlElement, furniture: list[tuple[lxml.html.HtmlElem
     for link in _SCRIPT_LINKS(tree):
         if len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS:
             link.drop_tag()
+
+
+def _in_body(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element sits among the article's paragraphs and asks nothing of the reader.
+
+    A paragraph of a sentence or more next to it (before or after) places it in the body;
+    a form, a button or an input makes it a prompt, wherever it is.
+    """
+    if _HAS_CONTROL(element):
+        return False
+    neighbours = (element.getprevious(), element.getnext())
+    return any(
+        node is not None
+        and node.tag == "p"
+        and len(node.text_content().split()) >= _MIN_BODY_PARAGRAPH_WORDS
+        for node in neighbours
+    )
 
 
 def _untable(table: lxml.html.HtmlElement) -> None:
@@ -375,6 +403,8 @@ def _furniture_kind(hint: str) -> str | None:
         return "comments"
     if _PROMO_HINT.search(hint):
         return "promo"
+    if _GATE_HINT.search(hint):
+        return "gate"
     if _RELATED_HINT.search(hint):
         return "related"
     named = {_hint_name(token) for token in hint.split()}
