@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from polynews.ingest.extract import extract_article
 
 LEAD = [
@@ -53,3 +55,34 @@ def test_paragraphs_marked_paywall_inside_the_body_are_kept() -> None:
     )
     kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
     assert kept == LEAD + STORY[:7]
+
+
+FRENCH = [
+    f"La médiathèque rouvre après {n} ans de travaux : « Nous voulions un lieu ouvert », "
+    "a déclaré la maire, qui a salué l'équipe entière et les bénévoles du quartier."
+    for n in ("deux", "trois", "quatre")
+]
+
+
+@pytest.mark.parametrize(
+    ("declared", "meta"),
+    [
+        (None, "ISO-8859-1"),
+        ("iso-8859-1", None),
+        ("windows-1252", "utf-8"),  # the HTTP header is wrong, the page is right
+        (None, "windows-1252"),
+    ],
+)
+def test_valid_utf8_wins_over_a_declared_single_byte_charset(
+    declared: str | None, meta: str | None
+) -> None:
+    head = f"<meta charset='{meta}'>" if meta else ""
+    html = page(f"<article><h1>Médiathèque</h1>{paragraphs(FRENCH)}</article>", head)
+    article = extract_article(html.encode("utf-8"), url="https://x.example/a", encoding=declared)
+    assert article.paragraphs == FRENCH
+
+
+def test_a_page_really_in_windows_1252_is_still_read_as_declared() -> None:
+    html = page(f"<article><h1>Médiathèque</h1>{paragraphs(FRENCH)}</article>")
+    article = extract_article(html.encode("cp1252"), url="https://x.example/a", encoding="cp1252")
+    assert article.paragraphs == FRENCH

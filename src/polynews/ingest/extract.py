@@ -27,6 +27,7 @@ later whether to trust it.
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 from datetime import UTC, datetime
@@ -551,6 +552,16 @@ def _decode(data: bytes, declared: str | None, where: str) -> str:
     sniffed = _META_CHARSET.search(data[:_SNIFF_BYTES])
     labels = [declared, sniffed.group(1).decode("ascii") if sniffed else None]
     known = [name for name in (_codec(label) for label in labels) if name]
+    if any(map(_single_byte, known)) and not data.isascii():
+        # A single-byte charset reads any bytes, so a page that declares one wrongly comes
+        # out as mojibake ("Ã©"); real text in such a charset is next to never valid UTF-8.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            logger.debug("stage=extract url=%s valid UTF-8 read despite charset=%s", where, known)
+            return text
     for name in [*known, "utf-8"]:
         try:
             return data.decode(name)
@@ -581,6 +592,14 @@ def _windows_1252_bytes(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_STRAY_BYTES, _windows_1252_bytes)
+
+
+@functools.cache
+def _single_byte(codec: str) -> bool:
+    """Whether a codec reads every byte as one character (windows-1252, ISO-8859-x, KOI8)."""
+    if codec.startswith("utf"):
+        return False
+    return len(bytes(range(256)).decode(codec, errors="replace")) == 256
 
 
 def _codec(label: str | None) -> str | None:
