@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from polynews.ingest.analyse import PageJob, analyse_page
 from polynews.ingest.extract import extract_article
+from polynews.model import FeedEntry
 
 LEAD = [
     "The council voted on the ferry timetable after a long evening of debate in the town "
@@ -86,3 +88,34 @@ def test_a_page_really_in_windows_1252_is_still_read_as_declared() -> None:
     html = page(f"<article><h1>Médiathèque</h1>{paragraphs(FRENCH)}</article>")
     article = extract_article(html.encode("cp1252"), url="https://x.example/a", encoding="cp1252")
     assert article.paragraphs == FRENCH
+
+
+@pytest.mark.parametrize(
+    "suffix", ["127.0.0.1:8081", "127.0.0.1", "[::1]:8080", "localhost:8000", "http://10.0.0.7/"]
+)
+def test_an_address_is_never_the_outlet(suffix: str) -> None:
+    url = "http://127.0.0.1:8081/ferry"
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        f"<title>Ferry vote | {suffix}</title><meta property='og:site_name' content='{suffix}'>",
+    )
+    article = extract_article(html, url=url)
+    assert article.outlet is None
+    assert article.title == "Ferry vote"
+    job = PageJob(
+        article_id=1,
+        body=html.encode(),
+        url=url,
+        entry=FeedEntry(url=url),
+        source_name="Harbour Gazette",
+        candidates=("en", "fr"),
+    )
+    assert analyse_page(job).fields["outlet"] == "Harbour Gazette"
+
+
+def test_a_site_name_with_a_dot_is_still_an_outlet() -> None:
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        "<title>Ferry vote | Harbour.news</title>",
+    )
+    assert extract_article(html, url="https://harbour.example/a").outlet == "Harbour.news"

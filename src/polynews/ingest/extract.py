@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import ipaddress
 import logging
 import re
 from datetime import UTC, datetime
@@ -153,10 +154,13 @@ def extract_article(
     language = _declared_language(tree)
     image = _meta_url(tree, ("og:image", "og:image:url", "twitter:image"), base)
     published = _published(tree, entry, page_url or base, options.date_params, where)
-    outlet = _clean(meta.sitename)
+    sitename = _clean(meta.sitename)
     title = _clean(meta.title) or (_clean(entry.title) if entry else None)
     if title:
-        title = strip_site_suffix(title, outlet, page_url or base)
+        title = strip_site_suffix(title, sitename, page_url or base)
+    # A title's "| 127.0.0.1:8080" names where the page was, not who wrote it: the caller
+    # falls back to the source's name.
+    outlet = None if sitename and _is_address(sitename) else sitename
     author = _author(meta.author) or (_author(entry.author) if entry else None)
     headlines = _headlines(tree, title)
 
@@ -526,6 +530,23 @@ def _names_site(part: str, outlet: str | None, host: str) -> bool:
         return True
     # "The Daily Planet" on dailyplanet.example, or "example.com" on www.example.com
     return bool(host) and (name in host or (len(host) >= 6 and host.split("www", 1)[-1] in name))
+
+
+def _is_address(name: str) -> bool:
+    """Whether a site name is a network address: an IP (with a port or not), localhost, a URL."""
+    text = name.strip().lower()
+    if "://" in text or text.startswith("localhost"):
+        return True
+    host = text
+    if host.startswith("["):  # [::1]:8080
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:  # 127.0.0.1:8080
+        host = host.partition(":")[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _squash(text: str) -> str:
