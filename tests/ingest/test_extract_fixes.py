@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from polynews.ingest.analyse import PageJob, analyse_page
-from polynews.ingest.extract import extract_article
+from polynews.ingest.extract import extract_article, strip_site_suffix
 from polynews.model import FeedEntry
 
 LEAD = [
@@ -119,3 +119,46 @@ def test_a_site_name_with_a_dot_is_still_an_outlet() -> None:
         "<title>Ferry vote | Harbour.news</title>",
     )
     assert extract_article(html, url="https://harbour.example/a").outlet == "Harbour.news"
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet", "url", "expected"),
+    [
+        ("Flood warning on the Rhine | DW | 28.04.2023", "DW", None, "Flood warning on the Rhine"),
+        (
+            "Flood warning on the Rhine | DW | 28.04.2023",
+            None,
+            "https://www.dw.com/en/flood",
+            "Flood warning on the Rhine",
+        ),
+        ("Storm hits coast - Harbour Gazette", "Harbour Gazette", None, "Storm hits coast"),
+        ("Harbour Gazette: Storm hits coast", "Harbour Gazette", None, "Storm hits coast"),
+        # a date alone, or a colon before a name that is not the outlet's, stays
+        ("Elections | 2024", "Harbour Gazette", None, "Elections | 2024"),
+        ("Opinion: Storm hits coast", "Harbour Gazette", None, "Opinion: Storm hits coast"),
+    ],
+)
+def test_site_suffixes_in_their_common_forms(
+    title: str, outlet: str | None, url: str | None, expected: str
+) -> None:
+    assert strip_site_suffix(title, outlet, url) == expected
+
+
+def test_the_on_page_headline_wins_when_it_agrees_with_the_metadata_title() -> None:
+    html = page(
+        "<header><h1 class='logo'>Harbour Gazette</h1></header><article>"
+        f"<h1>Council approves the new ferry timetable</h1>{paragraphs(LEAD)}</article>",
+        "<meta property='og:title' content='Council approves new ferry timetable | HG'>"
+        "<meta property='og:site_name' content='Harbour Gazette'>",
+    )
+    article = extract_article(html, url="https://harbour.example/ferry")
+    assert article.title == "Council approves the new ferry timetable"
+
+
+def test_a_headline_that_disagrees_leaves_the_metadata_title() -> None:
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        "<meta property='og:title' content='Council approves new ferry timetable after debate'>",
+    )
+    article = extract_article(html, url="https://harbour.example/ferry")
+    assert article.title == "Council approves new ferry timetable after debate"

@@ -78,6 +78,11 @@ _EXTRACTOR_OPTIONS: dict[str, Any] = {
 # a ninth).
 _MIN_FAST_SHARE = 0.15
 
+# An <h1> sharing at least this share of its words (and of the metadata title's) is the
+# same headline; "Ferry vote" against "Council wins ferry vote after long debate" is not.
+_MIN_HEADLINE_AGREEMENT = 0.6
+_WORD = re.compile(r"\w+")
+
 # htmldate returns the time of day too when asked for it; naive results get UTC.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # What htmldate returns when all it found is a year (a copyright line, a year in the text).
@@ -158,6 +163,7 @@ def extract_article(
     title = _clean(meta.title) or (_clean(entry.title) if entry else None)
     if title:
         title = strip_site_suffix(title, sitename, page_url or base)
+        title = _on_page_headline(tree, title) or title
     # A title's "| 127.0.0.1:8080" names where the page was, not who wrote it: the caller
     # falls back to the source's name.
     outlet = None if sitename and _is_address(sitename) else sitename
@@ -226,6 +232,27 @@ def _metadata(
     meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
     meta.clean_and_trim()
     return meta
+
+
+def _on_page_headline(tree: lxml.html.HtmlElement, title: str) -> str | None:
+    """The page's <h1> that agrees best with the metadata title, if one agrees.
+
+    The headline is what the reader sees, free of the site's name and of the search-engine
+    wording metadata titles often get; a logo or section name in an <h1> does not agree.
+    """
+    want = set(_WORD.findall(title.casefold()))
+    best, best_score = None, _MIN_HEADLINE_AGREEMENT
+    for h1 in tree.iterfind(".//h1"):
+        text = _clean(h1.text_content())
+        have = set(_WORD.findall(text.casefold())) if text else set()
+        if not have or not want:
+            continue
+        score = len(have & want) / max(len(have), len(want))
+        if score >= best_score:
+            best, best_score = text, score
+            if score == 1:
+                break
+    return best
 
 
 def _headlines(tree: lxml.html.HtmlElement, title: str | None) -> set[str]:
@@ -508,26 +535,44 @@ def article_to_json(article: ExtractedArticle) -> dict[str, object]:
 
 
 def strip_site_suffix(title: str, outlet: str | None, url: str | None) -> str:
-    """Remove a trailing (or leading) " | Outlet" from a title when it names the site."""
-    host = _squash(urlsplit(url).hostname or "") if url else ""
+    """Remove the site's name from a title's end or start, with a date beside it.
+
+    "Title | DW | 28.04.2023", "Title - Outlet", "Outlet | Title", and "Outlet: Title"
+    when the outlet's name is known. A part is the site's name when it is the outlet's
+    name or the page's host name; a date goes only together with the site's name.
+    """
+    hostname = (urlsplit(url).hostname or "") if url else ""
+    host = _squash(hostname)
+    # "dw" on www.dw.com: a name shorter than three letters must be the host's whole label.
+    label = _squash(hostname.removeprefix("www.").split(".")[0])
+    if label and not outlet and len(label) < 3:
+        outlet = label
     for sep in _TITLE_SEPARATORS:
         if sep not in title:
             continue
-        head, _, tail = title.rpartition(sep)
-        if head.strip() and _names_site(tail, outlet, host):
-            return head.strip()
-        first, _, rest = title.partition(sep)
-        if rest.strip() and _names_site(first, outlet, host):
-            return rest.strip()
+        parts = title.split(sep)
+        end, named = len(parts), False
+        while end > 1 and (
+            _is_dateline(parts[end - 1]) or _names_site(parts[end - 1], outlet, host)
+        ):
+            named = named or _names_site(parts[end - 1], outlet, host)
+            end -= 1
+        if named and sep.join(parts[:end]).strip():
+            return sep.join(parts[:end]).strip()
+        if _names_site(parts[0], outlet, host) and sep.join(parts[1:]).strip():
+            return sep.join(parts[1:]).strip()
+    first, colon, rest = title.partition(": ")
+    if colon and outlet and rest.strip() and _squash(first) == _squash(outlet):
+        return rest.strip()
     return title
 
 
 def _names_site(part: str, outlet: str | None, host: str) -> bool:
     name = _squash(part)
+    if outlet and name and name == _squash(outlet):
+        return True  # "DW" too: a short name is the site's when the site says so
     if len(name) < 3:
         return False
-    if outlet and name == _squash(outlet):
-        return True
     # "The Daily Planet" on dailyplanet.example, or "example.com" on www.example.com
     return bool(host) and (name in host or (len(host) >= 6 and host.split("www", 1)[-1] in name))
 
