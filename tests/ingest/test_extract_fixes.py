@@ -1,0 +1,164 @@
+"""Extraction faults found on real publishers' pages (issue 10), each on a page of our own."""
+
+from __future__ import annotations
+
+import pytest
+
+from polynews.ingest.analyse import PageJob, analyse_page
+from polynews.ingest.extract import extract_article, strip_site_suffix
+from polynews.model import FeedEntry
+
+LEAD = [
+    "The council voted on the ferry timetable after a long evening of debate in the town "
+    "hall on Tuesday, with every member present.",
+    "The mayor said the vote would change how islanders reach the mainland, and that the "
+    "first new sailings start in spring next year.",
+]
+STORY = [
+    f"Part {n} of the story tells how the harbour council met on Tuesday evening and voted "
+    f"on the new ferry timetable after a long debate about costs and crews, item {n}."
+    for n in range(12)
+]
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def paragraphs(texts: list[str], attributes: str = "") -> str:
+    return "".join(f"<p{attributes}>{text}</p>" for text in texts)
+
+
+def test_fast_mode_keeping_only_the_lead_falls_back_to_the_full_mode() -> None:
+    # A body container holding the lead only, and the story in a sibling after it: fast
+    # mode stops at the container (2 of 14 paragraphs).
+    html = page(
+        "<header><nav><a href='/'>Home</a></nav></header><main><article><h1>Ferry vote</h1>"
+        f"<div class='article-body'>{paragraphs(LEAD)}</div></article>"
+        f"<div class='story-continues'>{paragraphs(STORY)}</div></main>"
+        "<footer>Contact us</footer>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert set(STORY) <= set(kept)
+
+
+def test_paragraphs_marked_paywall_inside_the_body_are_kept() -> None:
+    # Large publishers mark the text behind their wall with a "paywall" class, on each
+    # paragraph or on a wrapper between paragraphs; the wall's own prompt still goes.
+    prompt = (
+        "<div class='paywall-prompt'><p>You have read all your free articles.</p>"
+        "<form action='/subscribe'><button>Subscribe</button></form></div>"
+    )
+    marked = paragraphs(STORY[:3], " class='story-text paywall'")
+    html = page(
+        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD)}{marked}"
+        f"<div class='paywall'>{paragraphs(STORY[3:5])}</div>{paragraphs(STORY[5:7])}"
+        f"</div>{prompt}</article></main>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert kept == LEAD + STORY[:7]
+
+
+FRENCH = [
+    f"La médiathèque rouvre après {n} ans de travaux : « Nous voulions un lieu ouvert », "
+    "a déclaré la maire, qui a salué l'équipe entière et les bénévoles du quartier."
+    for n in ("deux", "trois", "quatre")
+]
+
+
+@pytest.mark.parametrize(
+    ("declared", "meta"),
+    [
+        (None, "ISO-8859-1"),
+        ("iso-8859-1", None),
+        ("windows-1252", "utf-8"),  # the HTTP header is wrong, the page is right
+        (None, "windows-1252"),
+    ],
+)
+def test_valid_utf8_wins_over_a_declared_single_byte_charset(
+    declared: str | None, meta: str | None
+) -> None:
+    head = f"<meta charset='{meta}'>" if meta else ""
+    html = page(f"<article><h1>Médiathèque</h1>{paragraphs(FRENCH)}</article>", head)
+    article = extract_article(html.encode("utf-8"), url="https://x.example/a", encoding=declared)
+    assert article.paragraphs == FRENCH
+
+
+def test_a_page_really_in_windows_1252_is_still_read_as_declared() -> None:
+    html = page(f"<article><h1>Médiathèque</h1>{paragraphs(FRENCH)}</article>")
+    article = extract_article(html.encode("cp1252"), url="https://x.example/a", encoding="cp1252")
+    assert article.paragraphs == FRENCH
+
+
+@pytest.mark.parametrize(
+    "suffix", ["127.0.0.1:8081", "127.0.0.1", "[::1]:8080", "localhost:8000", "http://10.0.0.7/"]
+)
+def test_an_address_is_never_the_outlet(suffix: str) -> None:
+    url = "http://127.0.0.1:8081/ferry"
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        f"<title>Ferry vote | {suffix}</title><meta property='og:site_name' content='{suffix}'>",
+    )
+    article = extract_article(html, url=url)
+    assert article.outlet is None
+    assert article.title == "Ferry vote"
+    job = PageJob(
+        article_id=1,
+        body=html.encode(),
+        url=url,
+        entry=FeedEntry(url=url),
+        source_name="Harbour Gazette",
+        candidates=("en", "fr"),
+    )
+    assert analyse_page(job).fields["outlet"] == "Harbour Gazette"
+
+
+def test_a_site_name_with_a_dot_is_still_an_outlet() -> None:
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        "<title>Ferry vote | Harbour.news</title>",
+    )
+    assert extract_article(html, url="https://harbour.example/a").outlet == "Harbour.news"
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet", "url", "expected"),
+    [
+        ("Flood warning on the Rhine | DW | 28.04.2023", "DW", None, "Flood warning on the Rhine"),
+        (
+            "Flood warning on the Rhine | DW | 28.04.2023",
+            None,
+            "https://www.dw.com/en/flood",
+            "Flood warning on the Rhine",
+        ),
+        ("Storm hits coast - Harbour Gazette", "Harbour Gazette", None, "Storm hits coast"),
+        ("Harbour Gazette: Storm hits coast", "Harbour Gazette", None, "Storm hits coast"),
+        # a date alone, or a colon before a name that is not the outlet's, stays
+        ("Elections | 2024", "Harbour Gazette", None, "Elections | 2024"),
+        ("Opinion: Storm hits coast", "Harbour Gazette", None, "Opinion: Storm hits coast"),
+    ],
+)
+def test_site_suffixes_in_their_common_forms(
+    title: str, outlet: str | None, url: str | None, expected: str
+) -> None:
+    assert strip_site_suffix(title, outlet, url) == expected
+
+
+def test_the_on_page_headline_wins_when_it_agrees_with_the_metadata_title() -> None:
+    html = page(
+        "<header><h1 class='logo'>Harbour Gazette</h1></header><article>"
+        f"<h1>Council approves the new ferry timetable</h1>{paragraphs(LEAD)}</article>",
+        "<meta property='og:title' content='Council approves new ferry timetable | HG'>"
+        "<meta property='og:site_name' content='Harbour Gazette'>",
+    )
+    article = extract_article(html, url="https://harbour.example/ferry")
+    assert article.title == "Council approves the new ferry timetable"
+
+
+def test_a_headline_that_disagrees_leaves_the_metadata_title() -> None:
+    html = page(
+        f"<article><h1>Ferry vote</h1>{paragraphs(LEAD)}</article>",
+        "<meta property='og:title' content='Council approves new ferry timetable after debate'>",
+    )
+    article = extract_article(html, url="https://harbour.example/ferry")
+    assert article.title == "Council approves new ferry timetable after debate"
