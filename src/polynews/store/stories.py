@@ -48,6 +48,7 @@ from polynews.store.schema_stories import article_profiles, claims, stories, sto
 from polynews.store.sources import utcnow
 
 # Longest redirect chain followed before giving up (chains are one hop when written here).
+# A merge chain longer than this (or a cycle) is treated as broken: the id is not found.
 MAX_REDIRECTS = 32
 
 

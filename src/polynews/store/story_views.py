@@ -18,14 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, literal, select, union_all
 
 from polynews.model import ArticleStatus
+from polynews.store import stories as story_store
 from polynews.store.schema import articles, sources
 from polynews.store.schema_stories import claims, stories, story_articles
 from polynews.store.schema_translate import translations
 from polynews.store.sources import MAX_ID
 
 READY = ArticleStatus.READY.value
-MAX_MERGE_HOPS = 32
-"""A merge chain longer than this (or a cycle) is treated as broken: the id is not found."""
 
 
 @dataclass(frozen=True)
@@ -121,21 +120,15 @@ def _published_members() -> Any:
 
 
 def resolve(conn: Connection, story_id: int) -> Resolved | None:
-    """The surviving story for ``story_id`` (itself unless merged); None when unknown."""
+    """The surviving story for ``story_id`` (itself unless merged); None when unknown.
+
+    The redirect chain is followed by the write side's one rule (``store.stories``), so
+    the pages and the stage can never disagree on where a merged id leads.
+    """
     if not valid_id(story_id):
         return None
-    current, seen = story_id, set[int]()
-    while len(seen) <= MAX_MERGE_HOPS:
-        seen.add(current)
-        row = conn.execute(select(stories.c.merged_into).where(stories.c.id == current)).first()
-        if row is None:
-            return None
-        if row.merged_into is None:
-            return Resolved(current, story_id)
-        if row.merged_into in seen:
-            return None
-        current = int(row.merged_into)
-    return None
+    current = story_store.resolve(conn, story_id)
+    return Resolved(current, story_id) if current is not None else None
 
 
 def _stats_query(min_articles: int) -> Any:
