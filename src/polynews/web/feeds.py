@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from polynews.web import links as paths
@@ -28,21 +29,60 @@ def summary_html(paragraphs: Iterable[str]) -> str:
     return "".join(f"<p>{escape(part, quote=False)}</p>" for part in paragraphs)
 
 
+def _channel(
+    renderer: Renderer,
+    lang: str,
+    link: Links,
+    *,
+    feed_id: str,
+    self_url: str,
+    title: str,
+    subtitle: str,
+) -> FeedGenerator:
+    """A feed of ``lang`` with its id, titles, language and its two links set."""
+    fg = FeedGenerator()
+    fg.id(feed_id)
+    fg.title(f"{title} ({renderer.ui(lang).language_name(lang)})")
+    fg.subtitle(subtitle)
+    fg.language(lang)
+    fg.link(href=link.absolute(paths.home_path(lang)), rel="alternate")
+    fg.link(href=self_url, rel="self")
+    fg.generator("polynews")
+    return fg
+
+
+def _summarise(entry: FeedEntry, parts: Iterable[str], kind: str) -> None:
+    """Give ``entry`` its summary, escaped by :func:`summary_html`, where readers look."""
+    summary = summary_html(parts)
+    if kind == "atom":
+        entry.summary(summary, type="html")
+    else:
+        entry.description(summary)  # readers decode an RSS description as HTML
+
+
+def _serialise(fg: FeedGenerator, newest: datetime, kind: str) -> bytes:
+    """The finished feed as UTF-8 XML, dated by its newest entry."""
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    if kind == "atom":
+        return bytes(fg.atom_str(pretty=True))
+    return bytes(fg.rss_str(pretty=True))
+
+
 def build_feed(
     renderer: Renderer, lang: str, link: Links, views: Sequence[ArticleView], kind: str
 ) -> bytes:
     """The RSS 2.0 (``kind='rss'``) or Atom (``'atom'``) feed of ``lang``, as UTF-8 XML."""
     ui = renderer.ui(lang)
-    fg = FeedGenerator()
-    home = link.absolute(paths.home_path(lang))
-    self_url = link.absolute(paths.feed_path(lang, kind))
-    fg.id(home)
-    fg.title(f"{renderer.site_title} ({ui.language_name(lang)})")
-    fg.subtitle(ui.gettext("Latest news"))
-    fg.language(lang)
-    fg.link(href=home, rel="alternate")
-    fg.link(href=self_url, rel="self")
-    fg.generator("polynews")
+    fg = _channel(
+        renderer,
+        lang,
+        link,
+        feed_id=link.absolute(paths.home_path(lang)),
+        self_url=link.absolute(paths.feed_path(lang, kind)),
+        title=renderer.site_title,
+        subtitle=ui.gettext("Latest news"),
+    )
     newest: datetime = EPOCH
     # feedgen prepends entries, so add the oldest first to keep newest-first order.
     for view in reversed(list(views)):
@@ -73,16 +113,8 @@ def build_feed(
         else:
             note = ""
         parts = (lead, note, f"{ui.gettext('Source')}: {view.source_url}")
-        summary = summary_html(part for part in parts if part)
-        if kind == "atom":
-            fe.summary(summary, type="html")
-        else:
-            fe.description(summary)  # readers decode an RSS description as HTML
-    fg.updated(newest)
-    fg.lastBuildDate(newest)
-    if kind == "atom":
-        return bytes(fg.atom_str(pretty=True))
-    return bytes(fg.rss_str(pretty=True))
+        _summarise(fe, (part for part in parts if part), kind)
+    return _serialise(fg, newest, kind)
 
 
 def build_story_feed(
@@ -95,16 +127,16 @@ def build_story_feed(
     without the slug, which stays the same when the headline changes.
     """
     ui = renderer.ui(lang)
-    fg = FeedGenerator()
-    home = link.absolute(paths.home_path(lang))
     self_url = link.absolute(paths.story_feed_path(lang, kind))
-    fg.id(self_url)
-    fg.title(f"{renderer.site_title}: {ui.gettext('Top stories')} ({ui.language_name(lang)})")
-    fg.subtitle(ui.gettext("Top stories"))
-    fg.language(lang)
-    fg.link(href=home, rel="alternate")
-    fg.link(href=self_url, rel="self")
-    fg.generator("polynews")
+    fg = _channel(
+        renderer,
+        lang,
+        link,
+        feed_id=self_url,
+        self_url=self_url,
+        title=f"{renderer.site_title}: {ui.gettext('Top stories')}",
+        subtitle=ui.gettext("Top stories"),
+    )
     newest: datetime = EPOCH
     for story in reversed(list(found)):
         page = link.absolute(paths.story_path(lang, story.id, story.slug))
@@ -125,13 +157,5 @@ def build_story_feed(
             (ui.gettext("Latest report"), story.latest),
         ):
             parts.append(f"{label}: {item.outlet}, {ui.datetime(item.published_at)}: {item.title}")
-        summary = summary_html(parts)
-        if kind == "atom":
-            fe.summary(summary, type="html")
-        else:
-            fe.description(summary)
-    fg.updated(newest)
-    fg.lastBuildDate(newest)
-    if kind == "atom":
-        return bytes(fg.atom_str(pretty=True))
-    return bytes(fg.rss_str(pretty=True))
+        _summarise(fe, parts, kind)
+    return _serialise(fg, newest, kind)
