@@ -70,7 +70,16 @@ def claims_of(conn: Connection, article_id: int) -> list[ClaimRecord]:
             source=row.source,
             cue=row.cue,
             content=row.content,
-            quantities=json.loads(row.quantities),
+            quantities=parse_quantities(row.quantities),
         )
         for row in rows
     ]
+
+
+def parse_quantities(raw: str | None) -> list[dict[str, Any]]:
+    """A stored claim's quantities; a damaged value reads as none rather than failing."""
+    try:
+        items = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [q for q in items if isinstance(q, dict)] if isinstance(items, list) else []

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, func, literal, select, union_all
 
 from polynews.model import ArticleStatus
 from polynews.store import stories as story_store
+from polynews.store.claims import parse_quantities
 from polynews.store.schema import articles, sources
 from polynews.store.schema_stories import claims, stories, story_articles
 from polynews.store.schema_translate import translations
@@ -109,10 +110,6 @@ def _outlet() -> Any:
     return func.coalesce(articles.c.outlet, sources.c.name, "")
 
 
-def _when() -> Any:
-    return func.coalesce(articles.c.published_at, articles.c.discovered_at)
-
-
 def _published_members() -> Any:
     return story_articles.join(articles, articles.c.id == story_articles.c.article_id).outerjoin(
         sources, sources.c.id == articles.c.source_id
@@ -139,8 +136,8 @@ def _stats_query(min_articles: int) -> Any:
             n.label("n"),
             func.count(func.distinct(_outlet())).label("outlets"),
             func.count(func.distinct(articles.c.language)).label("languages"),
-            func.min(_when()).label("first_at"),
-            func.max(_when()).label("last_at"),
+            func.min(story_store.article_time()).label("first_at"),
+            func.max(story_store.article_time()).label("last_at"),
         )
         .select_from(_published_members())
         .where(articles.c.status == READY)
@@ -193,7 +190,7 @@ def recent(
     query = _stats_query(min_articles)
     if before is not None:
         at, last_id = before
-        last = func.max(_when())
+        last = func.max(story_store.article_time())
         query = query.having((last < at) | ((last == at) & (story_articles.c.story_id < last_id)))
     return _stats(conn, query, limit)
 
@@ -210,12 +207,12 @@ def members(conn: Connection, story_ids: list[int]) -> dict[int, list[Member]]:
             articles.c.id,
             articles.c.source_id,
             articles.c.language,
-            _when().label("at"),
+            story_store.article_time().label("at"),
             _outlet().label("outlet_name"),
         )
         .select_from(_published_members())
         .where(story_articles.c.story_id.in_(story_ids), articles.c.status == READY)
-        .order_by(_when(), articles.c.id)
+        .order_by(story_store.article_time(), articles.c.id)
     )
     for r in rows:
         out[r.story_id].append(
@@ -313,11 +310,7 @@ def claims_of(conn: Connection, article_ids: list[int]) -> list[ClaimRow]:
         .where(claims.c.article_id.in_(article_ids))
         .order_by(claims.c.article_id, claims.c.position, claims.c.id)
     ):
-        try:
-            raw = json.loads(r.quantities or "[]")
-        except ValueError:
-            raw = []
-        quantities = [q for q in raw if isinstance(q, dict)] if isinstance(raw, list) else []
+        quantities = parse_quantities(r.quantities)
         out.append(
             ClaimRow(
                 id=r.id,
