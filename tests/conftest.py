@@ -39,6 +39,7 @@ from polynews.store import create_db_engine, migrate, open_store
 from polynews.store import sources as source_store
 
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("POLYNEWS_TEST_REDIS_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +129,28 @@ def _postgres_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of this test's own on the server ``scripts/test`` starts, emptied
+    before and after; database 0 only hands out the numbers (1 to 63, round robin)."""
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("POLYNEWS_TEST_REDIS_URL is not set: run the suite with scripts/test")
+        pytest.skip("Redis not configured (run scripts/test)")
+    import redis
+
+    base = REDIS_URL.rsplit("/", 1)[0]
+    with redis.Redis.from_url(f"{base}/0") as counter:
+        number = int(counter.incr("polynews:test:next-db")) % 63 + 1
+    url = f"{base}/{number}"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+        try:
+            yield url
+        finally:
+            client.flushdb()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

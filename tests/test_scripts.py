@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["setup", "postgres", "check", "test", "demo", "bench"]
+SCRIPTS = ["setup", "postgres", "redis", "check", "test", "demo", "bench"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -82,6 +82,18 @@ def test_postgres_url_names_the_test_database() -> None:
     result = run("scripts/postgres", "url", env=env)
     assert result.returncode == 0
     assert result.stdout == "postgresql+psycopg://postgres@127.0.0.1:54329/polynews_test\n"
+
+
+def test_the_tests_get_the_redis_server_scripts_redis_runs(redis_url: str) -> None:
+    import redis
+
+    assert (
+        redis_url.rsplit("/", 1)[0] == run("scripts/redis", "url").stdout.strip().rsplit("/", 1)[0]
+    )
+    with redis.Redis.from_url(redis_url) as client:
+        client.set("polynews:probe", "1")
+        assert client.get("polynews:probe") == b"1"
+        assert client.dbsize() == 1  # a database of this test's own
 
 
 @pytest.mark.postgres
