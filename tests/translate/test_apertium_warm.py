@@ -120,7 +120,11 @@ def test_a_sentence_that_kills_a_stage_costs_only_itself(
     )  # fmt: skip
     mode = _mode_file(tmp_path, "eng-spa", str(crashy), "eng-spa")
     warm = _fresh(apertium, **{"eng-spa": mode})
-    segments = ["The house is big.", "The cat is black. Boom goes the dog. The car is red.", "Hello."]
+    segments = [
+        "The house is big.",
+        "The cat is black. Boom goes the dog. The car is red.",
+        "Hello.",
+    ]
     try:
         with caplog.at_level("WARNING"):
             out = warm.translate(segments, "en", "es")
@@ -128,7 +132,7 @@ def test_a_sentence_that_kills_a_stage_costs_only_itself(
         assert out[1].startswith("El gato es negro.") and out[1].endswith("El coche es rojo.")
         assert "Boom goes the dog." in out[1]  # the one sentence kept its own words
         assert "kept_original=1" in caplog.text and "crashy: boom" in caplog.text
-        with pytest.raises(TranslateError, match="failed on 2 of 2 sentences.*boom"):
+        with pytest.raises(TranslateError, match=r"failed on 2 of 2 sentences.*boom"):
             warm.translate(["Boom one.", "Boom two."], "en", "es")
     finally:
         warm.close()

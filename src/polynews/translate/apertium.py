@@ -353,6 +353,11 @@ class ApertiumBackend:
             stages += mode_stages(command, unbuffer=self._unbuffer)
         return stages
 
+    def warm_cpu_seconds(self) -> float:
+        """CPU time used so far by the warm pipelines that are running (for benchmarks)."""
+        with self._warm_lock:
+            return sum(pipe.cpu_seconds() for pipes in self._warm.values() for pipe in pipes)
+
     def close(self) -> None:
         """Stop every warm pipeline (they also stop on their own when polynews exits)."""
         with self._warm_lock:

@@ -248,6 +248,19 @@ class WarmPipeline:
             self.close()
         return good
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the running stages (user + system, from /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for proc in self._procs:
+            try:
+                with open(f"/proc/{proc.pid}/stat", "rb") as fh:
+                    fields = fh.read().rpartition(b")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / ticks
+
     def _all_asleep(self) -> bool:
         """Every stage waits (state S in /proc): none is loading or computing."""
         for proc in self._procs:
