@@ -261,6 +261,13 @@ class Settings:
         "Candidate languages for detection; a small set is faster and more accurate.",
         validate=_languages,
     )
+    source_languages: tuple[str, ...] = setting(
+        ("ru",),
+        "Languages that are not site languages but that sources often write in; "
+        "`polynews engines` lists the routes from them (articles in any language are "
+        "translated when a route exists).",
+        validate=_languages,
+    )
     near_duplicate_threshold: float = setting(
         0.4,
         "Estimated Jaccard similarity of word 5-gram shingles above which two articles are copies.",

@@ -145,7 +145,9 @@ def test_a_chain_streams_one_hop_into_the_next(apertium: ApertiumBackend) -> Non
         apertium.translate_chain(segments, [("fr", "es"), ("en", "it")])
 
 
-def test_a_failing_or_hanging_engine_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_failing_or_hanging_engine_is_a_clear_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     failing = tmp_path / "failing-apertium"
     failing.write_text("#!/bin/sh\necho 'mode broken' >&2\nexit 3\n")
     hanging = tmp_path / "hanging-apertium"
@@ -162,8 +164,10 @@ def test_a_failing_or_hanging_engine_is_a_clear_error(tmp_path: Path) -> None:
     merging.write_text("#!/bin/sh\ncat >/dev/null\necho '<p>uno dos</p>'\n")
     merging.chmod(0o755)
     merged = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(merging))
-    with pytest.raises(TranslateError, match="returned 1 paragraphs for 2"):
-        merged.translate(["un", "deux"], "fr", "es")
+    # A batch that comes back with paragraphs merged is retried one text at a time.
+    with caplog.at_level("WARNING", logger="polynews.translate.apertium"):
+        assert merged.translate(["un", "deux"], "fr", "es") == ["uno dos", "uno dos"]
+    assert "returned 1 paragraphs for 2" in caplog.text
     missing = ApertiumBackend({("fr", "es"): "fr-es"}, binary=str(tmp_path / "nope"))
     with pytest.raises(TranslateError, match="could not start"):
         missing.translate(["Bonjour"], "fr", "es")

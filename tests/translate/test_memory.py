@@ -116,6 +116,7 @@ def test_translate_article_statuses(engine: Engine, counting_apertium: Any) -> N
 @pytest.mark.apertium
 def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium: Any) -> None:
     counting_apertium._binary = "/nonexistent/apertium"  # the engine breaks after start-up
+    counting_apertium._mode_files = {}  # and is served cold, through that binary
     translator = Translator(
         Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
     )

@@ -133,6 +133,16 @@ def test_render_coverage_shows_routes_and_gaps(apertium: ApertiumBackend) -> Non
     )
     assert "| fr |" in text and "apertium fr→es→en" in text and "no engine" in text
     assert "12 of 30 directions covered" in text
+    # Russian is a common source language: its row shows ru→uk, outside the site's count.
+    if ("ru", "uk") in apertium.directions():
+        ru_row = next(line for line in text.splitlines() if line.startswith("| ru* |"))
+        assert ru_row.endswith("| apertium ru→uk |")
+        assert "ru: source language" in text and "1 of 6 directions from it" in text
+    none = render_coverage(
+        settings.replace(source_languages=()),
+        translator=Translator.from_settings(settings, backends=[apertium]),
+    )
+    assert "| ru* |" not in none and "source language" not in none
 
 
 class ChainingBackend(TableBackend):

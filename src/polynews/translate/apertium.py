@@ -16,6 +16,17 @@ and no less wall time than one.
 A route with several Apertium hops (``en→ca→fr``) is one OS pipeline per chunk,
 ``apertium -f html eng-cat | apertium -f html cat-fra``, so the second hop translates
 while the first is still reading, as the raw two-pair baseline does.
+
+That is the cold path. Where the pairs allow it, a route is served warm instead
+(:mod:`polynews.translate.apertium_warm`): the stages of its modes keep running between
+batches with null-flush, one unit per segment, so a batch pays no start-up. A chain
+with a stage that does not answer at ``\\0`` (the perceptron taggers of ``eng-cat`` and
+``rus-ukr`` in Debian 12) is found on its first unit and served cold from then on.
+
+Either way, when a pipeline dies in the middle of a batch (the ``rus-ukr`` tagger
+crashes on some sentences), the segments it answered are kept and the others are
+retried one by one, then sentence by sentence; a sentence that still kills it keeps its
+original words, and a batch where more than half of the sentences failed is a failure.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +51,9 @@ from typing import IO
 
 from polynews.config import Settings
 from polynews.errors import BackendUnavailable, TranslateError
+from polynews.translate.apertium_warm import NoFlush, WarmPipeline, deformat, mode_stages, reformat
 from polynews.translate.base import BackendKind, Direction
+from polynews.translate.sentences import join_sentences, sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,11 @@ _PLACE_TAGS = ("<loc>", "<top>", "<org>", "<al>")
 _BLOCK = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _MODE_DIR = re.compile(r"/usr/share/apertium/(apertium-[a-z_-]+)/")
 _AUTOMORF = re.compile(r"lt-proc\s+(?:-\w+\s+)*'?([^'\s|]+\.automorf\.bin)'?")
+
+_MAX_WARM_CHAINS = 12
+"""Routes kept warm at once per process (least recently used closed first)."""
+_MAX_CRASHES = 20
+"""Pipeline deaths tolerated in one batch before the batch fails."""
 
 _MIN_CHUNK_CHARS = 30_000
 """Smallest chunk worth its own pipeline (about 5,000 words, several times a pair's start-up)."""
@@ -110,7 +128,7 @@ class Unit:
 
 
 class ApertiumBackend:
-    """Translates with the ``apertium`` command, one process per batch."""
+    """Translates with Apertium: warm null-flush chains where possible, else ``apertium``."""
 
     name = "apertium"
     kind: BackendKind = "rule"
@@ -124,6 +142,7 @@ class ApertiumBackend:
         analysers: dict[Direction, Path] | None = None,
         timeout: float = 600.0,
         processes: int = 1,
+        mode_files: dict[str, Path] | None = None,
     ) -> None:
         self._modes = dict(modes)
         self._binary = binary
@@ -131,6 +150,13 @@ class ApertiumBackend:
         self._timeout = timeout
         self.processes = max(1, processes)
         self.version = version
+        # Warm chains need each mode's file; without them (a test's fake binary) all is cold.
+        self._mode_files = dict(mode_files or {})
+        self._warm: dict[tuple[str, ...], list[WarmPipeline]] = {}
+        self._cold_chains: set[tuple[str, ...]] = set()
+        self._checked: set[tuple[str, ...]] = set()
+        self._warm_lock = threading.Lock()
+        self._unbuffer = ["stdbuf", "-o0"] if shutil.which("stdbuf") else []
 
     def directions(self) -> set[Direction]:
         """The language pairs installed, e.g. ``{("en", "es"), ("es", "en"), ...}``."""
@@ -159,12 +185,209 @@ class ApertiumBackend:
         if not hops or any(a[1] != b[0] for a, b in itertools.pairwise(hops)):
             raise TranslateError(f"apertium: hops {list(hops)} do not form a chain")
         modes = [self.mode(source, target) for source, target in hops]
-        what = " | ".join(modes)
         todo = [i for i, seg in enumerate(segments) if seg.strip()]
         out = list(segments)
         if not todo:
             return out
-        blocks = [f"<p>{html.escape(segments[i], quote=False)}</p>\n" for i in todo]
+        texts = [segments[i] for i in todo]
+        translated = self._translate_texts(texts, tuple(modes), hops[0][0])
+        for i, text in zip(todo, translated, strict=True):
+            out[i] = text
+        return out
+
+    def _translate_texts(
+        self, texts: list[str], chain: tuple[str, ...], language: str
+    ) -> list[str]:
+        """Translate non-empty texts through a chain of modes, warm when it can be."""
+        what = " | ".join(chain)
+        problems: list[str] = []
+        if self._warm_capable(chain):
+            try:
+                return self._resilient(
+                    texts, language, what, problems,
+                    lambda units: self._warm_units(chain, units, problems),
+                )  # fmt: skip
+            except NoFlush as exc:
+                log.info("apertium chain served cold what=%s reason=%s", what, exc)
+                self._cold_chains.add(chain)
+        return self._resilient(
+            texts, language, what, problems, lambda units: self._cold_units(chain, units, problems)
+        )
+
+    def _resilient(
+        self,
+        texts: list[str],
+        language: str,
+        what: str,
+        problems: list[str],
+        run: Callable[[list[str]], list[str | None]],
+    ) -> list[str]:
+        """``run`` on all texts; a text it failed on (None) is retried sentence by sentence.
+
+        A sentence that fails alone keeps its original words (logged); when more than
+        half of the sentences of the batch failed, the batch fails.
+        """
+        results = run(texts)
+        failed = [i for i, r in enumerate(results) if r is None]
+        if not failed:
+            return [r or "" for r in results]
+        pieces: list[tuple[int, list[tuple[int, int]]]] = []
+        units: list[str] = []
+        for i in failed:
+            spans = sentence_spans(texts[i], language) or [(0, len(texts[i]))]
+            pieces.append((i, spans))
+            units += [texts[i][a:b] for a, b in spans]
+        # a text that is one sentence already failed alone: no second try
+        answers = run(units) if len(units) > len(failed) else [None] * len(units)
+        lost = sum(answer is None for answer in answers)
+        total = len(texts) - len(failed) + len(units)
+        if lost * 2 > total:
+            last = f": {problems[-1]}" if problems else ""
+            raise TranslateError(
+                f"apertium {what} failed on {lost} of {total} sentences; "
+                f"the batch was not translated{last}"
+            )
+        log.warning(
+            "apertium retried sentence by sentence what=%s texts=%d sentences=%d kept_original=%d",
+            what, len(failed), len(units), lost,
+        )  # fmt: skip
+        position = 0
+        for i, spans in pieces:
+            own = answers[position : position + len(spans)]
+            sources = units[position : position + len(spans)]
+            position += len(spans)
+            done = [a if a is not None else src for a, src in zip(own, sources, strict=True)]
+            results[i] = join_sentences(texts[i], spans, done)
+        return [r or "" for r in results]
+
+    def _warm_capable(self, chain: tuple[str, ...]) -> bool:
+        return chain not in self._cold_chains and all(m in self._mode_files for m in chain)
+
+    def _warm_units(
+        self, chain: tuple[str, ...], texts: list[str], problems: list[str]
+    ) -> list[str | None]:
+        """Texts through warm pipelines of ``chain`` (several at once for large batches)."""
+        lengths = [len(t) for t in texts]
+        bounds = _chunks_by_length(lengths, self.processes)
+        if len(bounds) == 1:
+            return self._warm_run(chain, texts, problems)
+        with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+            parts = list(
+                pool.map(lambda b: self._warm_run(chain, texts[b[0] : b[1]], problems), bounds)
+            )
+        return [r for part in parts for r in part]
+
+    def _warm_run(
+        self, chain: tuple[str, ...], texts: list[str], problems: list[str]
+    ) -> list[str | None]:
+        """One warm pipeline's share: each text answered, or None where a stage died on it."""
+        pipe = self._take(chain)
+        try:
+            units = [deformat(t) for t in texts]
+            results: list[str | None] = []
+            crashes = 0
+            if chain not in self._checked:  # the first unit alone: does every stage flush?
+                answers = pipe.units(units[:1])
+                self._checked.add(chain)
+                results += [_answer(texts[0], a) for a in answers] or [None]
+                if not answers:
+                    crashes += 1
+                    problems.append(f"apertium {pipe.what} died: {pipe.last_error or 'no message'}")
+                units = units[1:]
+            while units:
+                was_running = pipe.running
+                answers = pipe.units(units)
+                offset = len(results)
+                results += (_answer(texts[offset + j], a) for j, a in enumerate(answers))
+                if len(answers) == len(units):
+                    break
+                if was_running and not answers and not crashes:
+                    crashes += 1  # it may have died while idle: once more on a fresh chain
+                    continue
+                crashes += 1
+                if crashes > _MAX_CRASHES:
+                    raise TranslateError(
+                        f"apertium {pipe.what} died {crashes} times in one batch; "
+                        "the batch was not translated"
+                    )
+                problems.append(f"apertium {pipe.what} died: {pipe.last_error or 'no message'}")
+                results.append(None)  # the unit it died on
+                units = units[len(answers) + 1 :]
+            return results
+        finally:
+            pipe.lock.release()
+
+    def _take(self, chain: tuple[str, ...]) -> WarmPipeline:
+        """A free warm pipeline of ``chain`` (locked for the caller), started when needed."""
+        with self._warm_lock:
+            pipes = self._warm.pop(chain, [])
+            self._warm[chain] = pipes  # most recently used last
+            for pipe in pipes:
+                if pipe.lock.acquire(blocking=False):
+                    return pipe
+            if len(pipes) < self.processes:
+                stages = self._chain_stages(chain)
+                pipe = WarmPipeline(stages, "|".join(chain), timeout=self._timeout)
+                pipe.lock.acquire()
+                pipes.append(pipe)
+                self._evict()
+                return pipe
+            busy = pipes[0]
+        busy.lock.acquire()
+        return busy
+
+    def _evict(self) -> None:
+        """Close the least recently used chains beyond ``_MAX_WARM_CHAINS`` (lock held)."""
+        while len(self._warm) > _MAX_WARM_CHAINS:
+            oldest = next(iter(self._warm))
+            for pipe in self._warm[oldest]:
+                if pipe.lock.acquire(blocking=False):
+                    pipe.close()
+                    pipe.lock.release()
+            del self._warm[oldest]
+
+    def _chain_stages(self, chain: tuple[str, ...]) -> list[list[str]]:
+        stages: list[list[str]] = []
+        for mode in chain:
+            command = _null_flush_command(self._mode_files[mode])
+            stages += mode_stages(command, unbuffer=self._unbuffer)
+        return stages
+
+    def warm_cpu_seconds(self) -> float:
+        """CPU time used so far by the warm pipelines that are running (for benchmarks)."""
+        with self._warm_lock:
+            return sum(pipe.cpu_seconds() for pipes in self._warm.values() for pipe in pipes)
+
+    def close(self) -> None:
+        """Stop every warm pipeline (they also stop on their own when polynews exits)."""
+        with self._warm_lock:
+            for pipes in self._warm.values():
+                for pipe in pipes:
+                    pipe.close()
+            self._warm.clear()
+
+    def _cold_units(
+        self, chain: tuple[str, ...], texts: list[str], problems: list[str]
+    ) -> list[str | None]:
+        """Texts through ``apertium -f html`` pipelines: each answer, or None for a text the
+        pipeline crashed on or answered with nothing (Apertium's exit status is the last
+        stage's, so a crashed tagger shows as empty paragraphs)."""
+        what = " | ".join(chain)
+        try:
+            answers = self._cold_batch(list(chain), texts, what)
+        except _Crash as exc:
+            problems.append(str(exc))
+            if len(texts) == 1:
+                log.warning("apertium failed what=%s error=%s", what, exc)
+                return [None]
+            log.warning("apertium batch failed what=%s texts=%d error=%s", what, len(texts), exc)
+            return [r for text in texts for r in self._cold_units(chain, [text], problems)]
+        if any(not a.strip() for a in answers):
+            problems.append(f"apertium {what} answered nothing (a stage crashed)")
+        return [a if a.strip() else None for a in answers]
+
+    def _cold_batch(self, modes: list[str], texts: list[str], what: str) -> list[str]:
+        blocks = [f"<p>{html.escape(t, quote=False)}</p>\n" for t in texts]
         chunks = _chunks(blocks, self.processes)
         argvs = [[self._binary, "-u", "-f", "html", mode] for mode in modes]
         if len(chunks) == 1:
@@ -180,14 +403,12 @@ class ApertiumBackend:
         for (start, end), text in zip(chunks, results, strict=True):
             found = _BLOCK.findall(text)
             if len(found) != end - start:
-                raise TranslateError(
+                raise _Crash(
                     f"apertium {what} returned {len(found)} paragraphs for {end - start}; "
                     "the batch was not translated"
                 )
             translated += found
-        for i, block in zip(todo, translated, strict=True):
-            out[i] = html.unescape(block)
-        return out
+        return [html.unescape(block) for block in translated]
 
     def analyse(self, lines: Sequence[str], source: str, target: str) -> list[list[Unit]] | None:
         """Analysis of each line by the source analyser of a pair (one process), or None.
@@ -281,7 +502,7 @@ class ApertiumBackend:
                 if code != 0:
                     err.seek(0)
                     message = err.read().decode("utf-8", "replace").strip()[-500:]
-                    raise TranslateError(f"apertium {what} failed (exit {code}): {message}")
+                    raise _Crash(f"apertium {what} failed (exit {code}): {message}")
             return output.decode("utf-8", "replace")
         finally:
             timer.cancel()
@@ -293,6 +514,40 @@ class ApertiumBackend:
                     proc.stdout.close()
             if feeder is not None:
                 feeder.join()
+
+
+def _answer(source: str, stream: str) -> str:
+    """A warm answer as plain text, without blanks Apertium added at either end."""
+    text = reformat(stream)
+    if source[:1].isspace() is False:
+        text = text.lstrip()
+    if source[-1:].isspace() is False:
+        text = text.rstrip()
+    return text
+
+
+class _Crash(TranslateError):
+    """A cold pipeline exited with an error or lost paragraphs (worth retrying smaller)."""
+
+
+def _null_flush_command(mode_file: Path) -> str:
+    """The mode's pipeline with null-flush on every stage (``apertium-wblank-mode -z``)."""
+    try:
+        proc = subprocess.run(
+            ["apertium-wblank-mode", "-z", str(mode_file)],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NoFlush(f"apertium-wblank-mode could not run on {mode_file}: {exc}") from exc
+    command = proc.stdout.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or not command:
+        raise NoFlush(f"apertium-wblank-mode gave nothing for {mode_file}")
+    return command
+
+
+def _chunks_by_length(lengths: Sequence[int], processes: int) -> list[tuple[int, int]]:
+    """Cut items into at most ``processes`` runs of similar total length (see :func:`_chunks`)."""
+    return _chunks(["x" * n for n in lengths], processes) if processes > 1 else [(0, len(lengths))]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -403,6 +658,10 @@ def create(settings: Settings) -> ApertiumBackend:
     data = ",".join(f"{p}={versions.get(p, '?')}" for p in packages)
     digest = hashlib.sha256(data.encode()).hexdigest()[:8]
     version = f"{versions.get('apertium', 'unknown')}+data.{digest}"
+    mode_dir = Path(binary).resolve().parent.parent / "share" / "apertium" / "modes"
+    mode_files = {
+        mode: mode_dir / f"{mode}.mode" for mode in texts if shutil.which("apertium-wblank-mode")
+    }
     analysers: dict[Direction, Path] = {}
     for direction, mode in modes.items():
         match = _AUTOMORF.search(texts.get(mode, ""))
@@ -416,6 +675,6 @@ def create(settings: Settings) -> ApertiumBackend:
     )  # fmt: skip
     return ApertiumBackend(
         modes, binary=binary, version=version, analysers=analysers,
-        timeout=float(settings.translation_timeout),
+        timeout=float(settings.translation_timeout), mode_files=mode_files,
         processes=int(settings.apertium_processes) or max(1, (os.cpu_count() or 1) // 2),
     )  # fmt: skip

@@ -234,12 +234,19 @@ def translate_article(
 
 
 def render_coverage(settings: Settings, *, translator: Translator | None = None) -> str:
-    """The coverage matrix of the site languages (rows: from, columns: to), as markdown."""
+    """The coverage matrix of the site languages (rows: from, columns: to), as markdown.
+
+    Source languages that are not site languages (``source_languages``, Russian by
+    default) get a row of their own below, marked with ``*``.
+    """
     translator = translator or Translator.from_settings(settings)
     langs = list(settings.languages)
+    extra = [lang for lang in settings.source_languages if lang not in langs]
     table = translator.router.coverage(langs)
+    for src in extra:
+        table.update({(src, tgt): translator.router.route(src, tgt) for tgt in langs})
     lines = ["| from \\ to | " + " | ".join(langs) + " |", "|---" * (len(langs) + 1) + "|"]
-    for src in langs:
+    for src in [*langs, *extra]:
         cells = []
         for tgt in langs:
             if src == tgt:
@@ -247,11 +254,18 @@ def render_coverage(settings: Settings, *, translator: Translator | None = None)
             else:
                 route = table[(src, tgt)]
                 cells.append(route.label if route else "no engine")
-        lines.append(f"| {src} | " + " | ".join(cells) + " |")
-    covered = sum(1 for r in table.values() if r is not None)
+        lines.append(f"| {src}{'*' if src in extra else ''} | " + " | ".join(cells) + " |")
+    site = {d: r for d, r in table.items() if d[0] in langs}
+    covered = sum(1 for r in site.values() if r is not None)
     backends = ", ".join(f"{b.name} {b.version}" for b in translator.router.backends) or "none"
     lines.append("")
-    lines.append(f"{covered} of {len(table)} directions covered; backends: {backends}")
+    lines.append(f"{covered} of {len(site)} directions covered; backends: {backends}")
+    if extra:
+        more = sum(1 for d, r in table.items() if d[0] in extra and r is not None)
+        lines.append(
+            f"* {', '.join(extra)}: source language (source_languages), not a site language; "
+            f"{more} of {len(extra) * len(langs)} directions from it covered"
+        )
     return "\n".join(lines)
 
 
