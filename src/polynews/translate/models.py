@@ -542,7 +542,8 @@ async def _install_one(
             _replace(root, target)
         except ModelError as exc:
             errors.append(str(exc))
-            log.warning(
+            # the caller reports the failure; other links may still work
+            log.debug(
                 "model package refused lang=%s-%s url=%s reason=%s",
                 package.source,
                 package.target,

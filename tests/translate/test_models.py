@@ -1,0 +1,465 @@
+"""``polynews models`` against a package index served on 127.0.0.1.
+
+The packages are built from the tiny fixture model (:mod:`tests.translate.model_index`),
+so installing one goes through the real download, unzip, metadata, CTranslate2 and
+SentencePiece checks, and the installed models really translate (into nonsense).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.translate.model_index import (
+    IndexServer,
+    build_package,
+    corrupt,
+    index_server,
+    sha256,
+)
+from typer.testing import CliRunner, Result
+
+from polynews.cli import app
+from polynews.config import SITE_LANGUAGES, defaults
+from polynews.errors import ModelError
+from polynews.translate.ctranslate2_backend import create
+from polynews.translate.models import INSTALL_RECORD, parse_index, site_language_plan
+
+runner = CliRunner()
+PIVOT_DIRECTIONS = [(lang, "en") for lang in SITE_LANGUAGES if lang != "en"] + [
+    ("en", lang) for lang in SITE_LANGUAGES if lang != "en"
+]
+
+
+@pytest.fixture(scope="session")
+def packages() -> dict[tuple[str, str], bytes]:
+    """One package per X→en and en→X direction of the site languages, built once."""
+    return {direction: build_package(*direction) for direction in PIVOT_DIRECTIONS}
+
+
+@pytest.fixture
+def index() -> Iterator[IndexServer]:
+    """An empty package index server; tests publish what they need."""
+    with index_server() as server:
+        yield server
+
+
+def polynews(data_dir: Path, index_url: str, *args: str, neural_only: bool = True) -> Result:
+    """Run the command line on ``data_dir`` with the local index allowed."""
+    options = [
+        "--data-dir",
+        str(data_dir),
+        "--set",
+        "allow_private_networks=127.0.0.0/8",
+        "--set",
+        f"models_index_url={index_url}",
+        "--set",
+        "read_timeout=3",
+        "--set",
+        "connect_timeout=3",
+        # one thread: starting CTranslate2's thread pool costs more than loading a tiny model
+        "--set",
+        "ctranslate2_intra_threads=1",
+    ]
+    if neural_only:
+        options += ["--set", "translation_backends=ctranslate2"]
+    return runner.invoke(app, [*options, *args])
+
+
+def model_entries(data_dir: Path) -> list[str]:
+    """Every name in the models directory, hidden ones included."""
+    directory = data_dir / "models"
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
+def publish(index: IndexServer, packages: dict[tuple[str, str], bytes]) -> str:
+    """Publish every package of ``packages`` in the index; return the index URL."""
+    return index.publish([index.index_entry(s, t, data) for (s, t), data in packages.items()])
+
+
+# -- installing one direction ---------------------------------------------------------------
+
+
+def test_install_one_direction_is_used_at_once(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, packages)
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert result.exit_code == 0, result.output
+    assert "installed de→en 1.0 into" in result.stdout
+    assert model_entries(tmp_path) == ["translate-de_en"]
+    record = json.loads((tmp_path / "models" / "translate-de_en" / INSTALL_RECORD).read_text())
+    assert record["sha256"] == sha256(packages[("de", "en")])
+    assert record["link"].endswith("/packages/translate-de_en-1_0.argosmodel")
+
+    engines = polynews(tmp_path, url, "engines")
+    assert engines.exit_code == 0, engines.output
+    assert "| de | ctranslate2 de→en |" in engines.stdout
+
+    translated = runner.invoke(
+        app,
+        [
+            "--data-dir",
+            str(tmp_path),
+            "--set",
+            "translation_backends=ctranslate2",
+            "--set",
+            "ctranslate2_intra_threads=1",
+            "translate",
+            "--from",
+            "de",
+            "--to",
+            "en",
+            "--explain",
+        ],
+        input="Der Zug nach Hamburg fiel aus.\n",
+    )
+    assert translated.exit_code == 0, translated.output
+    assert "route: ctranslate2 de→en" in translated.stderr
+    assert len(translated.stdout.splitlines()) == 1 and translated.stdout.strip()
+
+
+def test_reinstall_is_idempotent_and_a_new_version_replaces_the_old(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, {("en", "uk"): packages[("en", "uk")]})
+    assert polynews(tmp_path, url, "models", "install", "en", "uk").exit_code == 0
+    asked = len(index.package_requests())
+    again = polynews(tmp_path, url, "models", "install", "en", "uk")
+    assert again.exit_code == 0, again.output
+    assert "already installed (1.0" in again.stdout and "nothing to do" in again.stdout
+    assert len(index.package_requests()) == asked  # nothing downloaded
+    assert model_entries(tmp_path) == ["translate-en_uk"]
+
+    newer = build_package("en", "uk", version="1.1")
+    url = index.publish([index.index_entry("en", "uk", newer, version="1.1")])
+    listing = polynews(tmp_path, url, "models", "list")
+    assert "installed 1.0, reinstall for 1.1" in listing.stdout
+    upgraded = polynews(tmp_path, url, "models", "install", "en", "uk")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "installed en→uk 1.1" in upgraded.stdout
+    assert model_entries(tmp_path) == ["translate-en_uk"]  # replaced, no leftovers
+    assert create(defaults().replace(data_dir=tmp_path)).packages[("en", "uk")].version == "1.1"
+
+
+def test_no_direct_package_names_the_pivot_pair(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, packages)
+    result = polynews(tmp_path, url, "models", "install", "de", "uk")
+    assert result.exit_code == 1
+    message = result.stderr
+    assert "the index has no de→uk package" in message
+    assert "de→en and en→uk would serve it" in message
+    assert "`polynews models install de en` and `polynews models install en uk`" in message
+    assert "--site-languages" in message
+    assert model_entries(tmp_path) == []
+
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    result = polynews(tmp_path, url, "models", "install", "de", "uk")
+    assert result.exit_code == 1
+    assert "no de→uk package, and no en→uk to go through English" in result.stderr
+
+
+# -- every site direction -------------------------------------------------------------------
+
+
+def test_site_languages_fill_every_cell_of_engines(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, packages)
+    before = polynews(tmp_path, url, "engines")
+    assert "0 of 30 directions covered" in before.stdout
+
+    result = polynews(tmp_path, url, "models", "install", "--site-languages")
+    assert result.exit_code == 0, result.output
+    assert "10 installed, 0 failed, 0 skipped" in result.stdout
+    assert "30 of 30 directions between the site languages covered" in result.stdout
+    assert sorted(model_entries(tmp_path)) == sorted(
+        f"translate-{s}_{t}" for s, t in PIVOT_DIRECTIONS
+    )
+
+    engines = polynews(tmp_path, url, "engines")
+    assert "30 of 30 directions covered" in engines.stdout
+    assert "no engine" not in engines.stdout
+    assert "| de | ctranslate2 de→en | ctranslate2 de→en→es |" in engines.stdout
+
+    again = polynews(tmp_path, url, "models", "install", "--site-languages")
+    assert again.exit_code == 0, again.output
+    assert "0 installed, 0 failed, 10 skipped" in again.stdout
+    assert again.stdout.count("already installed") == 10
+
+    translated = runner.invoke(
+        app,
+        [
+            *("--data-dir", str(tmp_path), "--set", "translation_backends=ctranslate2"),
+            *("--set", "ctranslate2_intra_threads=1"),
+            *("translate", "--from", "uk", "--to", "de", "--explain"),
+        ],
+        input="Міська рада ухвалила бюджет.\n",
+    )
+    assert translated.exit_code == 0, translated.output
+    assert "route: ctranslate2 uk→en→de" in translated.stderr
+
+
+@pytest.mark.apertium
+def test_site_languages_skip_what_apertium_covers(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes], apertium: object
+) -> None:
+    url = publish(index, packages)
+    result = polynews(tmp_path, url, "models", "install", "--site-languages", neural_only=False)
+    assert result.exit_code == 0, result.output
+    assert "es→en    covered by apertium, skipped" in result.stdout
+    assert "en→es    covered by apertium, skipped" in result.stdout
+    assert "translate-es_en" not in model_entries(tmp_path)
+    assert "translate-de_en" in model_entries(tmp_path)
+    assert "30 of 30 directions between the site languages covered" in result.stdout
+
+
+def test_site_language_plan_without_index_entries_says_unavailable() -> None:
+    index = parse_index(
+        json.dumps(
+            [
+                {
+                    "from_code": "de",
+                    "to_code": "en",
+                    "package_version": "1.0",
+                    "links": ["http://x/a"],
+                }
+            ]
+        ).encode(),
+        "http://x/index.json",
+    )
+    steps = {s.direction: s.action for s in site_language_plan(["en", "de"], index, {}, {})}
+    assert steps == {("de", "en"): "install", ("en", "de"): "unavailable"}
+
+
+# -- refused packages: nothing is left installed ------------------------------------------------
+
+
+def assert_refused(result: Result, data_dir: Path, *phrases: str) -> None:
+    """One clear line on stderr, status 1, and an empty models directory."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("polynews: error: "), result.stderr
+    for phrase in phrases:
+        assert phrase in lines[0]
+    assert model_entries(data_dir) == []  # no package, no hidden leftovers
+
+
+def test_corrupt_package_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = index.publish([index.index_entry("de", "en", corrupt(packages[("de", "en")]))])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "not a valid .argosmodel package", "corrupt or truncated")
+
+
+def test_truncated_download_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    entry = index.index_entry("de", "en", packages[("de", "en")])
+    url = index.publish([entry])
+    index.faults[entry["links"][0].removeprefix(index.url)] = "truncate"
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "download of the de→en package", "is incomplete")
+
+
+def test_truncated_download_without_length_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    entry = index.index_entry("de", "en", packages[("de", "en")])
+    url = index.publish([entry])
+    index.faults[entry["links"][0].removeprefix(index.url)] = "truncate-no-length"
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "corrupt or truncated")
+
+
+def test_wrong_direction_package_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    # the index says de→en, the package's metadata.json says en→de
+    url = index.publish([index.index_entry("de", "en", packages[("en", "de")])])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "is for en→de", "not de→en; refused")
+
+
+def test_checksum_mismatch_is_refused_and_a_match_installs(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    data = packages[("de", "en")]
+    wrong = sha256(data + b"x")
+    url = index.publish([index.index_entry("de", "en", data, checksum=wrong)])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "fails its checksum", wrong)
+
+    url = index.publish([index.index_entry("de", "en", data, checksum=f"sha256:{sha256(data)}")])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert result.exit_code == 0, result.output
+
+
+def test_model_that_cannot_be_loaded_is_refused(tmp_path: Path, index: IndexServer) -> None:
+    broken = build_package("de", "en", break_model=True)
+    url = index.publish([index.index_entry("de", "en", broken)])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "cannot be loaded", "CTranslate2 cannot load it")
+
+
+def test_package_over_the_size_cap_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = index.publish([index.index_entry("de", "en", packages[("de", "en")])])
+    result = polynews(
+        tmp_path, url, "--set", "models_max_bytes=1000", "models", "install", "de", "en"
+    )
+    assert_refused(result, tmp_path, "more than models_max_bytes (1000)")
+
+
+def test_failed_link_falls_back_to_the_next_one(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    entry = index.index_entry("de", "en", packages[("de", "en")])
+    index.faults["/packages/moved.argosmodel"] = ("redirect", entry["links"][0])
+    entry["links"] = [
+        f"{index.url}/packages/missing.argosmodel",
+        f"{index.url}/packages/moved.argosmodel",
+    ]
+    url = index.publish([entry])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert result.exit_code == 0, result.output
+    assert model_entries(tmp_path) == ["translate-de_en"]
+
+
+def test_a_failed_upgrade_keeps_the_installed_model(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    assert polynews(tmp_path, url, "models", "install", "de", "en").exit_code == 0
+    bad = corrupt(build_package("de", "en", version="2.0"))
+    url = index.publish([index.index_entry("de", "en", bad, version="2.0")])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert result.exit_code == 1
+    assert model_entries(tmp_path) == ["translate-de_en"]
+    assert create(defaults().replace(data_dir=tmp_path)).packages[("de", "en")].version == "1.0"
+
+
+# -- the index ------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_index_is_a_clear_error(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/index.json"
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("polynews: error: cannot read the model index")
+    assert url in result.stderr and "cannot reach" in result.stderr
+
+    listing = polynews(tmp_path, url, "models", "list")
+    assert listing.exit_code == 0, listing.output
+    assert "installed in" in listing.stdout and "  none" in listing.stdout
+    assert "packages available: unknown, cannot read the model index" in listing.stderr
+
+
+def test_index_on_a_private_address_needs_allow_private_networks(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, packages)
+    result = runner.invoke(
+        app,
+        [
+            *("--data-dir", str(tmp_path), "--set", f"models_index_url={url}"),
+            *("models", "install", "de", "en"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "a loopback address" in result.stderr
+    assert "allow_private_networks" in result.stderr
+    assert index.requests == []
+
+
+def test_malformed_index_is_a_clear_error(tmp_path: Path, index: IndexServer) -> None:
+    index.files["/index.json"] = b"<html>not json</html>"
+    result = polynews(tmp_path, f"{index.url}/index.json", "models", "install", "de", "en")
+    assert result.exit_code == 1
+    assert "is not valid JSON" in result.stderr
+
+
+def test_index_parsing_follows_argos_format() -> None:
+    entries = [
+        {"from_code": "de", "to_code": "en", "package_version": "1.3", "links": ["https://a/1"]},
+        {"from_code": "de", "to_code": "en", "package_version": "1.10", "links": ["https://a/2"]},
+        {"type": "sbd", "from_code": "en", "to_code": "en", "links": ["https://a/sbd"]},
+        {"from_code": "fr", "to_code": "en", "links": ["ipfs://Qm"]},  # no usable link
+        {"from_code": "it", "to_code": "en", "links": ["https://a/3"], "checksum": "md5:1"},
+        {"from_code": "../x", "to_code": "en", "links": ["https://a/4"]},
+        "garbage",
+    ]
+    found = parse_index(json.dumps(entries).encode(), "https://a/index.json")
+    assert list(found) == [("de", "en")]
+    assert found[("de", "en")].version == "1.10"  # the newest, compared as numbers
+    with pytest.raises(ModelError, match="not a JSON list"):
+        parse_index(b'{"packages": []}', "https://a/index.json")
+
+
+# -- listing and removing -------------------------------------------------------------------
+
+
+def test_list_shows_installed_and_available(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, packages)
+    assert polynews(tmp_path, url, "models", "install", "en", "de").exit_code == 0
+    result = polynews(tmp_path, url, "models", "list")
+    assert result.exit_code == 0, result.output
+    installed, available = result.stdout.split("available from")
+    assert "en→de    argos    1.0" in installed and "translate-en_de" in installed
+    assert " KB" in installed
+    assert url in available
+    assert "en→de    English → German" in available
+    lines = {line.split()[0]: line for line in available.splitlines()[1:] if line.strip()}
+    assert lines["en→de"].endswith("installed")
+    assert not lines["de→en"].endswith("installed")
+    assert len(lines) == 10
+
+
+def test_remove(tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]) -> None:
+    url = publish(index, packages)
+    assert polynews(tmp_path, url, "models", "install", "de", "en").exit_code == 0
+    removed = polynews(tmp_path, url, "models", "remove", "de", "en")
+    assert removed.exit_code == 0, removed.output
+    assert "removed de→en" in removed.stdout
+    assert model_entries(tmp_path) == []
+    engines = polynews(tmp_path, url, "engines")
+    assert "| de | no engine |" in engines.stdout
+
+    again = polynews(tmp_path, url, "models", "remove", "de", "en")
+    assert again.exit_code == 1
+    assert "no model for de→en" in again.stderr and "nothing removed" in again.stderr
+
+
+def test_remove_a_dropped_in_argosmodel_file(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "translate-fr_en-1_0.argosmodel").write_bytes(build_package("fr", "en"))
+    settings = defaults().replace(data_dir=tmp_path)
+    assert ("fr", "en") in create(settings).directions()  # unpacked into the cache
+    result = polynews(tmp_path, "http://127.0.0.1:9/index.json", "models", "remove", "fr", "en")
+    assert result.exit_code == 0, result.output
+    assert model_entries(tmp_path) == []
+    assert list((tmp_path / "cache" / "ctranslate2").iterdir()) == []
+
+
+def test_usage_errors() -> None:
+    for args in (["install"], ["install", "de"], ["install", "de", "de"], ["install", "d1", "en"]):
+        result = runner.invoke(app, ["models", *args])
+        assert result.exit_code == 2, (args, result.output)
+    result = runner.invoke(app, ["models", "install", "de", "en", "--site-languages"])
+    assert result.exit_code == 2 and "not both" in result.output
