@@ -8,11 +8,14 @@ SentencePiece checks, and the installed models really translate (into nonsense).
 from __future__ import annotations
 
 import json
+import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import test_settings
 from tests.translate.model_index import (
     IndexServer,
     build_package,
@@ -26,7 +29,14 @@ from polynews.cli import app
 from polynews.config import SITE_LANGUAGES, defaults
 from polynews.errors import ModelError
 from polynews.translate.ctranslate2_backend import create
-from polynews.translate.models import INSTALL_RECORD, parse_index, site_language_plan
+from polynews.translate.models import (
+    INSTALL_RECORD,
+    fetch_index,
+    install_packages,
+    parse_index,
+    site_language_plan,
+)
+from polynews.translate.models_cli import download_bars
 
 runner = CliRunner()
 PIVOT_DIRECTIONS = [(lang, "en") for lang in SITE_LANGUAGES if lang != "en"] + [
@@ -439,6 +449,8 @@ def test_remove(tmp_path: Path, index: IndexServer, packages: dict[tuple[str, st
     assert model_entries(tmp_path) == []
     engines = polynews(tmp_path, url, "engines")
     assert "| de | no engine |" in engines.stdout
+    # an empty models directory is "not configured", not a backend failing every command
+    assert "backend=ctranslate2" not in engines.stderr
 
     again = polynews(tmp_path, url, "models", "remove", "de", "en")
     assert again.exit_code == 1
@@ -463,3 +475,63 @@ def test_usage_errors() -> None:
         assert result.exit_code == 2, (args, result.output)
     result = runner.invoke(app, ["models", "install", "de", "en", "--site-languages"])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_site_languages_name_what_stays_uncovered(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    offered = {d: data for d, data in packages.items() if d != ("en", "uk")}
+    url = publish(index, offered)
+    result = polynews(tmp_path, url, "models", "install", "--site-languages")
+    assert result.exit_code == 0, result.output
+    assert "en→uk    not offered by the index, skipped" in result.stdout
+    assert "9 installed, 0 failed, 1 skipped" in result.stdout
+    assert "25 of 30 directions between the site languages covered" in result.stdout
+    assert "not covered: en→uk, es→uk, de→uk, fr→uk, it→uk" in result.stdout
+
+
+def test_site_languages_go_on_after_a_failed_package(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    entries = [index.index_entry(s, t, data) for (s, t), data in packages.items()]
+    for entry in entries:
+        if (entry["from_code"], entry["to_code"]) == ("en", "it"):
+            index.files[entry["links"][0].removeprefix(index.url)] = corrupt(packages[("en", "it")])
+    url = index.publish(entries)
+    result = polynews(tmp_path, url, "models", "install", "--site-languages")
+    assert result.exit_code == 1
+    assert "en→it    FAILED: the en→it package from" in result.stdout
+    assert "9 installed, 1 failed, 0 skipped" in result.stdout
+    assert "translate-en_it" not in model_entries(tmp_path)
+    assert len(model_entries(tmp_path)) == 9
+
+
+def test_leftovers_of_an_interrupted_install_are_swept(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    models = tmp_path / "models"
+    old = models / ".installing-crashed"
+    (old / "unpacked").mkdir(parents=True)
+    fresh = models / ".installing-running"  # another install, still at work
+    fresh.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    assert polynews(tmp_path, url, "models", "install", "de", "en").exit_code == 0
+    assert model_entries(tmp_path) == [".installing-running", "translate-de_en"]
+
+
+def test_progress_bar_goes_to_stderr_on_a_terminal(
+    tmp_path: Path,
+    index: IndexServer,
+    packages: dict[tuple[str, str], bytes],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    settings = test_settings(tmp_path, models_index_url=url, ctranslate2_intra_threads=1)
+    package = fetch_index(settings)[("de", "en")]
+    with download_bars(enabled=True) as bars:
+        report = install_packages(settings, [package], progress=bars)
+    assert not report.failed
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "de→en" in captured.err and "kB" in captured.err

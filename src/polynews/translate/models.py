@@ -467,6 +467,26 @@ def _delete(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+STALE_AFTER = 3600.0
+"""Seconds after which a hidden work directory is taken as left over by an interrupted run."""
+
+
+def _sweep(directory: Path) -> None:
+    """Delete the work directories an interrupted install or remove left behind."""
+    if not directory.is_dir():
+        return
+    cutoff = time.time() - STALE_AFTER
+    for entry in directory.iterdir():
+        if entry.name.startswith((".installing-", ".removing-")):
+            try:
+                stale = entry.lstat().st_mtime < cutoff
+            except OSError:
+                continue
+            if stale:
+                log.info("leftover removed path=%s", entry)
+                _delete(entry)
+
+
 def remove_model(settings: Settings, source: str, target: str) -> list[Path]:
     """Remove every model of ``models_dir`` for ``source→target``; return what was removed."""
     directory = models_dir(settings)
@@ -591,6 +611,7 @@ def install_packages(
         raise ModelError(f"cannot check downloaded models: {exc}") from exc
     progress = progress or NoProgress()
     report = InstallReport()
+    _sweep(models_dir(settings))
 
     async def run() -> None:
         http = _Http(settings)

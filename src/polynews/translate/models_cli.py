@@ -107,17 +107,19 @@ def other_engines(settings: Settings) -> dict[Direction, str]:
 
 
 def _coverage_line(settings: Settings) -> str:
+    from polynews.translate.models import PIVOT, arrow
     from polynews.translate.registry import load_backends
     from polynews.translate.router import Router
 
     router = Router.from_settings(settings, load_backends(settings))
     table = router.coverage(list(settings.languages))
-    covered = sum(1 for route in table.values() if route is not None)
+    missing = [arrow(direction) for direction, route in table.items() if route is None]
     line = (
-        f"{covered} of {len(table)} directions between the site languages covered "
-        "(`polynews engines` shows the routes)"
+        f"{len(table) - len(missing)} of {len(table)} directions between the site languages "
+        "covered (`polynews engines` shows the routes)"
     )
-    from polynews.translate.models import PIVOT
+    if missing:
+        line += f"; not covered: {', '.join(missing)}"
 
     if PIVOT not in settings.translation_pivots:
         line += (
@@ -171,7 +173,8 @@ def list_cmd(ctx: typer.Context) -> None:
             mark = "installed"
             if not up_to_date(have, offered):
                 mark = f"installed {have.package.version}, reinstall for {offered.version}"
-        typer.echo(f"  {arrow(direction):<8} {offered.names:<24} {offered.version:<10} {mark}")
+        row = f"  {arrow(direction):<8} {offered.names:<24} {offered.version:<10} {mark}"
+        typer.echo(row.rstrip())
 
 
 def _describe(step: PlanStep) -> str:
