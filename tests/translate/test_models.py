@@ -378,6 +378,20 @@ def test_unreachable_index_is_a_clear_error(tmp_path: Path) -> None:
     assert "packages available: unknown, cannot read the model index" in listing.stderr
 
 
+def test_installed_direction_needs_no_index(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    assert polynews(tmp_path, url, "models", "install", "de", "en").exit_code == 0
+    down = f"http://127.0.0.1:{_closed_port()}/index.json"
+    result = polynews(tmp_path, down, "models", "install", "de", "en")
+    assert result.exit_code == 0, result.output
+    assert "de→en is already installed (1.0" in result.stdout
+    assert "cannot check for a newer version: cannot read the model index" in result.stderr
+    listing = polynews(tmp_path, down, "models", "list")
+    assert listing.exit_code == 0 and "de→en    argos    1.0" in listing.stdout
+
+
 def test_index_on_a_private_address_needs_allow_private_networks(
     tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
 ) -> None:

@@ -121,6 +121,8 @@ def _coverage_line(settings: Settings) -> str:
     if missing:
         line += f"; not covered: {', '.join(missing)}"
 
+    if "ctranslate2" not in settings.translation_backends:
+        line += "; note: ctranslate2 is not in translation_backends, so the models are not used"
     if PIVOT not in settings.translation_pivots:
         line += (
             f"; note: {PIVOT} is not in translation_pivots, so the router will not go "
@@ -256,12 +258,20 @@ def install_cmd(
     direction = (_code(source, "FROM"), _code(target, "TO"))
     if direction[0] == direction[1]:
         raise typer.BadParameter("FROM and TO are the same language")
+    from polynews.errors import ModelError
     from polynews.translate.models import arrow, fetch_index, install_packages, up_to_date
 
     with _errors():
-        index = fetch_index(settings)
         installed = _installed(settings)
         model = installed.get(direction)
+        try:
+            index = fetch_index(settings)
+        except ModelError as exc:
+            if model is None:
+                raise
+            # installed is installed; only a newer version would need the index
+            typer.echo(f"cannot check for a newer version: {exc}", err=True)
+            index = {}
         package = index.get(direction)
         if model is not None and up_to_date(model, package):
             typer.echo(
