@@ -12,9 +12,11 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from tests.conftest import test_settings
 from tests.translate.model_index import (
     IndexServer,
@@ -28,6 +30,9 @@ from typer.testing import CliRunner, Result
 from polynews.cli import app
 from polynews.config import SITE_LANGUAGES, defaults
 from polynews.errors import ModelError
+from polynews.store import open_store
+from polynews.store.schema import articles
+from polynews.store.schema_translate import translations
 from polynews.translate.ctranslate2_backend import create
 from polynews.translate.models import (
     INSTALL_RECORD,
@@ -37,6 +42,7 @@ from polynews.translate.models import (
     site_language_plan,
 )
 from polynews.translate.models_cli import download_bars
+from polynews.translate.service import Translator, translate_pending
 
 runner = CliRunner()
 PIVOT_DIRECTIONS = [(lang, "en") for lang in SITE_LANGUAGES if lang != "en"] + [
@@ -549,3 +555,39 @@ def test_progress_bar_goes_to_stderr_on_a_terminal(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "de→en" in captured.err and "kB" in captured.err
+
+
+def test_articles_left_without_engine_are_translated_after_install(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    settings = test_settings(
+        tmp_path, translation_backends=["ctranslate2"], ctranslate2_intra_threads=1
+    )
+    engine = open_store(settings)
+    try:
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                articles.insert().values(
+                    url="https://example.de/zug",
+                    status="ready",
+                    title="Der Zug nach Hamburg",
+                    paragraphs=json.dumps(["Der Zug nach Hamburg fiel wegen eines Sturms aus."]),
+                    language="de",
+                    discovered_at=now,
+                    updated_at=now,
+                )
+            )
+        before = translate_pending(engine, Translator.from_settings(settings, engine), ["en", "uk"])
+        assert before == {"en": {"no_engine": 1}, "uk": {"no_engine": 1}}
+
+        url = publish(index, packages)
+        assert polynews(tmp_path, url, "models", "install", "--site-languages").exit_code == 0
+
+        after = translate_pending(engine, Translator.from_settings(settings, engine), ["en", "uk"])
+        assert after == {"en": {"translated": 1}, "uk": {"translated": 1}}
+        with engine.connect() as conn:
+            rows = conn.execute(select(translations.c.lang, translations.c.engine)).all()
+        assert sorted(rows) == [("en", "ctranslate2"), ("uk", "ctranslate2")]
+    finally:
+        engine.dispose()
