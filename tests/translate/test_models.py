@@ -7,10 +7,13 @@ SentencePiece checks, and the installed models really translate (into nonsense).
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +48,7 @@ from polynews.translate.models_cli import download_bars
 from polynews.translate.service import Translator, translate_pending
 
 runner = CliRunner()
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (WARNING|INFO) polynews\.")
 PIVOT_DIRECTIONS = [(lang, "en") for lang in SITE_LANGUAGES if lang != "en"] + [
     ("en", lang) for lang in SITE_LANGUAGES if lang != "en"
 ]
@@ -260,9 +264,12 @@ def assert_refused(result: Result, data_dir: Path, *phrases: str) -> None:
     """One clear line on stderr, status 1, and an empty models directory."""
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("polynews: error: "), result.stderr
+    errors = [line for line in lines if line.startswith("polynews: error: ")]
+    assert len(errors) == 1, result.stderr
+    # anything else is a log line (the SSRF guard logs what it refused)
+    assert all(LOG_LINE.match(line) for line in lines if line not in errors), result.stderr
     for phrase in phrases:
-        assert phrase in lines[0]
+        assert phrase in errors[0]
     assert model_entries(data_dir) == []  # no package, no hidden leftovers
 
 
@@ -591,3 +598,36 @@ def test_articles_left_without_engine_are_translated_after_install(
         assert sorted(rows) == [("en", "ctranslate2"), ("uk", "ctranslate2")]
     finally:
         engine.dispose()
+
+
+def test_links_and_redirects_in_the_index_go_through_the_ssrf_guard(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    # only the index's own address is allowed; 127.0.0.2 is loopback too, but not allowed
+    entry = index.index_entry("de", "en", packages[("de", "en")])
+    port = index.url.rsplit(":", 1)[1]
+    entry["links"] = [f"http://127.0.0.2:{port}/packages/x.argosmodel"]
+    url = index.publish([entry])
+    allow_one = ("--set", "allow_private_networks=127.0.0.1/32")
+    result = polynews(tmp_path, url, *allow_one, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "refused http://127.0.0.2", "allow_private_networks")
+
+    index.faults["/packages/hop.argosmodel"] = ("redirect", entry["links"][0])
+    entry["links"] = [f"{index.url}/packages/hop.argosmodel"]
+    url = index.publish([entry])
+    result = polynews(tmp_path, url, *allow_one, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "refused http://127.0.0.2", "allow_private_networks")
+    assert index.requests[-1] == "/packages/hop.argosmodel"  # the redirect was not followed
+
+
+@pytest.mark.parametrize("name", ["../evil/metadata.json", "/tmp/evil.json"])
+def test_members_outside_the_package_are_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes], name: str
+) -> None:
+    data = io.BytesIO(packages[("de", "en")])
+    with zipfile.ZipFile(data, "a") as zf:
+        zf.writestr(name, "{}")
+    url = index.publish([index.index_entry("de", "en", data.getvalue())])
+    result = polynews(tmp_path, url, "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "has a member outside the package")
+    assert not (tmp_path / "evil").exists()
