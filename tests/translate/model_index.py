@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 FIXTURE = Path(__file__).parent / "fixtures" / "translate-yy_xx-1_0.argosmodel"
+
+STALL = 2.5  # seconds a stalling server keeps silent
 
 NAMES = {
     "en": "English",
@@ -100,6 +103,7 @@ class IndexServer:
     files: dict[str, bytes] = field(default_factory=dict)  # path -> body
     # path -> "truncate" (Content-Length of the whole, half the body, then close),
     # "truncate-no-length" (no Content-Length, half the body, close),
+    # "stall" (half the body, then STALL seconds of silence),
     # or ("redirect", location)
     faults: dict[str, Any] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -176,9 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if fault in ("truncate", "truncate-no-length"):
+        if fault in ("truncate", "truncate-no-length", "stall"):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
+            if fault == "stall":
+                time.sleep(STALL)
             self.close_connection = True
             return
         self.wfile.write(body)

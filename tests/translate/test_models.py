@@ -301,6 +301,16 @@ def test_truncated_download_without_length_is_refused(
     assert_refused(result, tmp_path, "corrupt or truncated")
 
 
+def test_stalled_download_times_out_and_is_refused(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    entry = index.index_entry("de", "en", packages[("de", "en")])
+    url = index.publish([entry])
+    index.faults[entry["links"][0].removeprefix(index.url)] = "stall"
+    result = polynews(tmp_path, url, "--set", "read_timeout=0.5", "models", "install", "de", "en")
+    assert_refused(result, tmp_path, "is incomplete (no data within read_timeout)")
+
+
 def test_wrong_direction_package_is_refused(
     tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
 ) -> None:

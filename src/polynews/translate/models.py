@@ -190,7 +190,6 @@ class _Http:
         policy = AddressPolicy.from_settings(settings)
         self._guard = UrlGuard(policy)
         self._max_redirects = settings.max_redirects
-        self.read_timeout = settings.read_timeout
         self._client = httpx.AsyncClient(
             transport=GuardedTransport(policy, max_connections=2),
             timeout=httpx.Timeout(
@@ -240,10 +239,15 @@ class _Http:
                 f"{doing}: {current} did not answer in time ({type(exc).__name__}); try again later"
             ) from exc
         except httpx.HTTPError as exc:
-            raise ModelError(
-                f"{doing}: cannot reach {current} ({exc or type(exc).__name__})"
-            ) from exc
+            raise ModelError(f"{doing}: cannot reach {current} ({_why(exc)})") from exc
         raise ModelError(f"{doing}: more than {self._max_redirects} redirects from {url}")
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    """What went wrong, in words (httpx's timeouts often carry no message)."""
+    if isinstance(exc, httpx.ReadTimeout):
+        return "no data within read_timeout"
+    return str(exc) or type(exc).__name__
 
 
 def _content_length(response: httpx.Response) -> int | None:
@@ -265,7 +269,7 @@ async def _read_index(http: _Http, url: str, limit: int) -> dict[Direction, Inde
                     raise ModelError(f"{doing}: larger than {limit} bytes (max_body_bytes)")
                 chunks.append(chunk)
         except httpx.HTTPError as exc:
-            raise ModelError(f"{doing}: the answer broke off ({exc})") from exc
+            raise ModelError(f"{doing}: the answer broke off ({_why(exc)})") from exc
     return parse_index(b"".join(chunks), url)
 
 
@@ -311,7 +315,7 @@ async def _download(
             except httpx.HTTPError as exc:
                 raise ModelError(
                     f"the download of the {label} package from {link} is incomplete "
-                    f"({exc or type(exc).__name__}); try again"
+                    f"({_why(exc)}); try again"
                 ) from exc
         if declared is not None and response.num_bytes_downloaded != declared:
             raise ModelError(
