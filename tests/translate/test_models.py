@@ -477,6 +477,27 @@ def test_list_shows_installed_and_available(
     assert len(lines) == 10
 
 
+def test_list_as_json(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, {d: packages[d] for d in [("en", "de"), ("de", "en")]})
+    assert polynews(tmp_path, url, "models", "install", "en", "de").exit_code == 0
+    data = json.loads(polynews(tmp_path, url, "models", "list", "--json").stdout)
+    assert data["models_dir"] == str(tmp_path / "models")
+    assert [(m["from"], m["to"], m["layout"], m["version"]) for m in data["installed"]] == [
+        ("en", "de", "argos", "1.0")
+    ]
+    assert data["installed"][0]["bytes"] > 10_000
+    assert data["index_url"] == url and data["index_error"] is None
+    assert [(p["from"], p["to"], p["installed"]) for p in data["available"]] == [
+        ("de", "en", ""),
+        ("en", "de", "installed"),
+    ]
+    down = f"http://127.0.0.1:{_closed_port()}/index.json"
+    data = json.loads(polynews(tmp_path, down, "models", "list", "--json").stdout)
+    assert data["available"] is None and "cannot read the model index" in data["index_error"]
+
+
 def test_remove(tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]) -> None:
     url = publish(index, packages)
     assert polynews(tmp_path, url, "models", "install", "de", "en").exit_code == 0

@@ -9,10 +9,12 @@ httpx) wait until a command runs, so ``polynews --help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -139,16 +141,93 @@ def _installed(settings: Settings) -> dict[Direction, InstalledModel]:
 
 
 @app.command("list")
-def list_cmd(ctx: typer.Context) -> None:
+def list_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """List installed models and, when the index answers, the packages it offers."""
     from polynews.errors import ModelError
     from polynews.translate.ctranslate2_backend import models_dir
-    from polynews.translate.models import arrow, fetch_index, installed_models, up_to_date
+    from polynews.translate.models import fetch_index, installed_models
 
     settings: Settings = ctx.obj
     with _errors():
         found, problems = installed_models(settings)
-    typer.echo(f"installed in {models_dir(settings)}:")
+    index: dict[Direction, IndexPackage] | None = None
+    index_error: str | None = None
+    try:
+        index = fetch_index(settings)
+    except ModelError as exc:
+        index_error = str(exc)
+    installed = {model.direction: model for model in found}
+    if as_json:
+        typer.echo(
+            json.dumps(_listing(settings, installed, problems, index, index_error), indent=2)
+        )
+        return
+    _print_installed(models_dir(settings), found, problems)
+    if index is None:
+        typer.echo(f"packages available: unknown, {index_error}", err=True)
+        return
+    _print_available(settings, installed, index)
+
+
+def _mark(model: InstalledModel | None, offered: IndexPackage) -> str:
+    from polynews.translate.models import up_to_date
+
+    if model is None:
+        return ""
+    if up_to_date(model, offered):
+        return "installed"
+    return f"installed {model.package.version}, reinstall for {offered.version}"
+
+
+def _listing(
+    settings: Settings,
+    installed: Mapping[Direction, InstalledModel],
+    problems: list[str],
+    index: Mapping[Direction, IndexPackage] | None,
+    index_error: str | None,
+) -> dict[str, Any]:
+    """``models list --json``: the same facts as the table."""
+    from polynews.translate.ctranslate2_backend import models_dir
+
+    return {
+        "models_dir": str(models_dir(settings)),
+        "installed": [
+            {
+                "from": model.direction[0],
+                "to": model.direction[1],
+                "layout": model.package.layout,
+                "version": model.package.version,
+                "bytes": model.size,
+                "path": str(model.package.origin),
+            }
+            for _, model in sorted(installed.items())
+        ],
+        "unusable": problems,
+        "index_url": settings.models_index_url,
+        "index_error": index_error,
+        "available": None
+        if index is None
+        else [
+            {
+                "from": package.source,
+                "to": package.target,
+                "version": package.version,
+                "names": package.names,
+                "links": list(package.links),
+                "installed": _mark(installed.get(direction), package),
+            }
+            for direction, package in sorted(index.items())
+        ],
+    }
+
+
+def _print_installed(directory: Path, found: list[InstalledModel], problems: list[str]) -> None:
+    from polynews.translate.models import arrow
+
+    typer.echo(f"installed in {directory}:")
     for model in sorted(found, key=lambda m: m.direction):
         package = model.package
         typer.echo(
@@ -159,22 +238,20 @@ def list_cmd(ctx: typer.Context) -> None:
         typer.echo(f"  unusable: {problem}")
     if not found and not problems:
         typer.echo("  none")
-    try:
-        index = fetch_index(settings)
-    except ModelError as exc:
-        typer.echo(f"packages available: unknown, {exc}", err=True)
-        return
-    installed = {model.direction: model for model in found}
+
+
+def _print_available(
+    settings: Settings,
+    installed: Mapping[Direction, InstalledModel],
+    index: Mapping[Direction, IndexPackage],
+) -> None:
+    from polynews.translate.models import arrow
+
     typer.echo(f"\navailable from {settings.models_index_url}:")
     if not index:
         typer.echo("  none")
     for direction, offered in sorted(index.items()):
-        have = installed.get(direction)
-        mark = ""
-        if have is not None:
-            mark = "installed"
-            if not up_to_date(have, offered):
-                mark = f"installed {have.package.version}, reinstall for {offered.version}"
+        mark = _mark(installed.get(direction), offered)
         row = f"  {arrow(direction):<8} {offered.names:<24} {offered.version:<10} {mark}"
         typer.echo(row.rstrip())
 
