@@ -37,14 +37,9 @@ from polynews.store import open_store
 from polynews.store.schema import articles
 from polynews.store.schema_translate import translations
 from polynews.translate.ctranslate2_backend import create
-from polynews.translate.models import (
-    INSTALL_RECORD,
-    fetch_index,
-    install_packages,
-    parse_index,
-    site_language_plan,
-)
+from polynews.translate.models import INSTALL_RECORD, install_packages, site_language_plan
 from polynews.translate.models_cli import download_bars
+from polynews.translate.package_index import fetch_index, parse_index
 from polynews.translate.service import Translator, translate_pending
 
 runner = CliRunner()

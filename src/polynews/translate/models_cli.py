@@ -3,8 +3,8 @@
 ``install FROM TO`` installs one direction; ``install --site-languages`` installs what
 every direction between the site languages needs, through English (X→en and en→Y),
 skipping what is installed or already offered directly by another engine. Results go to
-stdout, a progress bar (on a terminal) and logs to stderr. The heavy imports (CTranslate2,
-httpx) wait until a command runs, so ``polynews --help`` stays fast.
+stdout, a progress bar (on a terminal) and logs to stderr. CTranslate2 (through
+:mod:`.models`) is imported only when a command runs, so ``polynews --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import typer
 from polynews.config import Settings
 from polynews.errors import PolynewsError
 from polynews.progress import NoProgress, Progress, TerminalProgress
+from polynews.translate.package_index import IndexPackage, arrow, fetch_index
 
 if TYPE_CHECKING:
     from polynews.translate.base import Direction
-    from polynews.translate.models import IndexPackage, InstalledModel, PlanStep
+    from polynews.translate.models import InstalledModel, PlanStep
 
 app = typer.Typer(
     help="Translation models (CTranslate2, Argos Translate packages): list, install, remove.",
@@ -109,7 +110,7 @@ def other_engines(settings: Settings) -> dict[Direction, str]:
 
 
 def _coverage_line(settings: Settings) -> str:
-    from polynews.translate.models import PIVOT, arrow
+    from polynews.translate.models import PIVOT
     from polynews.translate.registry import load_backends
     from polynews.translate.router import Router
 
@@ -122,7 +123,6 @@ def _coverage_line(settings: Settings) -> str:
     )
     if missing:
         line += f"; not covered: {', '.join(missing)}"
-
     if "ctranslate2" not in settings.translation_backends:
         line += "; note: ctranslate2 is not in translation_backends, so the models are not used"
     if PIVOT not in settings.translation_pivots:
@@ -148,7 +148,7 @@ def list_cmd(
     """List installed models and, when the index answers, the packages it offers."""
     from polynews.errors import ModelError
     from polynews.translate.ctranslate2_backend import models_dir
-    from polynews.translate.models import fetch_index, installed_models
+    from polynews.translate.models import installed_models
 
     settings: Settings = ctx.obj
     with _errors():
@@ -225,7 +225,6 @@ def _listing(
 
 
 def _print_installed(directory: Path, found: list[InstalledModel], problems: list[str]) -> None:
-    from polynews.translate.models import arrow
 
     typer.echo(f"installed in {directory}:")
     for model in sorted(found, key=lambda m: m.direction):
@@ -245,7 +244,6 @@ def _print_available(
     installed: Mapping[Direction, InstalledModel],
     index: Mapping[Direction, IndexPackage],
 ) -> None:
-    from polynews.translate.models import arrow
 
     typer.echo(f"\navailable from {settings.models_index_url}:")
     if not index:
@@ -272,7 +270,7 @@ def _no_direct_package(
     index: Mapping[Direction, IndexPackage],
     installed: Mapping[Direction, InstalledModel],
 ) -> NoReturn:
-    from polynews.translate.models import PIVOT, arrow, plan_direction
+    from polynews.translate.models import PIVOT, plan_direction
 
     source, target = direction
     url = settings.models_index_url
@@ -336,7 +334,7 @@ def install_cmd(
     if direction[0] == direction[1]:
         raise typer.BadParameter("FROM and TO are the same language")
     from polynews.errors import ModelError
-    from polynews.translate.models import arrow, fetch_index, install_packages, up_to_date
+    from polynews.translate.models import install_packages, up_to_date
 
     with _errors():
         installed = _installed(settings)
@@ -367,13 +365,7 @@ def install_cmd(
 
 
 def _install_site_languages(settings: Settings) -> None:
-    from polynews.translate.models import (
-        PIVOT,
-        arrow,
-        fetch_index,
-        install_packages,
-        site_language_plan,
-    )
+    from polynews.translate.models import PIVOT, install_packages, site_language_plan
 
     with _errors():
         index = fetch_index(settings)
@@ -414,7 +406,7 @@ def remove_cmd(
     target: Annotated[str, typer.Argument(help="Language the model translates into.")],
 ) -> None:
     """Remove the installed model(s) for one direction from models_dir."""
-    from polynews.translate.models import arrow, remove_model
+    from polynews.translate.models import remove_model
 
     settings: Settings = ctx.obj
     direction = (_code(source, "FROM"), _code(target, "TO"))
