@@ -657,3 +657,16 @@ def test_members_outside_the_package_are_refused(
     result = polynews(tmp_path, url, "models", "install", "de", "en")
     assert_refused(result, tmp_path, "has a member outside the package")
     assert not (tmp_path / "evil").exists()
+
+
+def test_a_models_dir_the_operator_set_stays_after_removing_its_last_model(
+    tmp_path: Path, index: IndexServer, packages: dict[tuple[str, str], bytes]
+) -> None:
+    url = publish(index, {("de", "en"): packages[("de", "en")]})
+    elsewhere = tmp_path / "elsewhere"
+    where = ("--set", f"models_dir={elsewhere}")
+    assert polynews(tmp_path, url, *where, "models", "install", "de", "en").exit_code == 0
+    assert [p.name for p in elsewhere.iterdir()] == ["translate-de_en"]
+    assert polynews(tmp_path, url, *where, "models", "remove", "de", "en").exit_code == 0
+    assert elsewhere.is_dir() and list(elsewhere.iterdir()) == []
+    assert not (tmp_path / "models").exists()

@@ -227,7 +227,10 @@ def _sweep(directory: Path) -> None:
 
 
 def remove_model(settings: Settings, source: str, target: str) -> list[Path]:
-    """Remove every model of ``models_dir`` for ``source→target``; return what was removed."""
+    """Remove every model of ``models_dir`` for ``source→target``; return what was removed.
+
+    The default ``<data_dir>/models`` is removed too once it is empty.
+    """
     directory = models_dir(settings)
     installed, _problems = installed_models(settings)
     found = [m for m in installed if m.direction == (source, target)]
@@ -248,6 +251,11 @@ def remove_model(settings: Settings, source: str, target: str) -> list[Path]:
                 _delete(copy)
         removed.append(origin)
         log.info("model removed lang=%s-%s path=%s", source, target, origin)
+    if not settings.models_dir and not any(directory.iterdir()):
+        # The default directory, now empty: without it the backend is simply not configured
+        # (one debug line), instead of a configured backend with no model (a warning on
+        # every command). A models_dir the operator set stays.
+        directory.rmdir()
     return removed
 
 

@@ -34,9 +34,7 @@ Factory = Callable[[Settings], TranslationBackend]
 def _models_dir_missing(settings: Settings) -> bool:
     from polynews.translate.ctranslate2_backend import models_dir
 
-    # empty (hidden entries aside), e.g. after `polynews models remove` of the last model
-    directory = models_dir(settings)
-    return not directory.is_dir() or all(p.name.startswith(".") for p in directory.iterdir())
+    return not models_dir(settings).is_dir()
 
 
 # Built-in backends that need the operator to configure them first. Left unconfigured they
