@@ -266,6 +266,8 @@ def assert_refused(result: Result, data_dir: Path, *phrases: str) -> None:
     for phrase in phrases:
         assert phrase in errors[0]
     assert model_entries(data_dir) == []  # no package, no hidden leftovers
+    # and no empty models directory, which would make every command warn
+    assert not (data_dir / "models").exists()
 
 
 def test_corrupt_package_is_refused(

@@ -251,12 +251,20 @@ def remove_model(settings: Settings, source: str, target: str) -> list[Path]:
                 _delete(copy)
         removed.append(origin)
         log.info("model removed lang=%s-%s path=%s", source, target, origin)
-    if not settings.models_dir and not any(directory.iterdir()):
-        # The default directory, now empty: without it the backend is simply not configured
-        # (one debug line), instead of a configured backend with no model (a warning on
-        # every command). A models_dir the operator set stays.
-        directory.rmdir()
+    _drop_if_empty(settings)
     return removed
+
+
+def _drop_if_empty(settings: Settings) -> None:
+    """Remove the default ``<data_dir>/models`` when it holds nothing.
+
+    Without it the backend is simply not configured (one debug line), rather than
+    configured with no model (a warning on every command). A ``models_dir`` the operator
+    set stays.
+    """
+    directory = models_dir(settings)
+    if not settings.models_dir and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
 
 
 # -- installing -------------------------------------------------------------------------------
@@ -371,7 +379,10 @@ def install_packages(
         finally:
             await http.aclose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        _drop_if_empty(settings)  # nothing installed: leave no empty directory behind
     return report
 
 
