@@ -530,6 +530,9 @@ def test_usage_errors() -> None:
         assert result.exit_code == 2, (args, result.output)
     result = runner.invoke(app, ["models", "install", "de", "en", "--site-languages"])
     assert result.exit_code == 2 and "not both" in result.output
+    for bad in ("ftp://mirror.example/index.json", "index.json", "http://"):
+        result = runner.invoke(app, ["--set", f"models_index_url={bad}", "models", "list"])
+        assert result.exit_code == 2 and "models_index_url" in result.output, result.output
 
 
 def test_site_languages_name_what_stays_uncovered(
