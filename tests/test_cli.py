@@ -21,7 +21,8 @@ COMMANDS = [
     ["sources", "enable"], ["sources", "disable"], ["sources", "import"], ["sources", "export"],
     ["fetch"], ["run"], ["reextract"], ["stats"], ["extract"], ["demo"], ["engines"],
     ["translate"], ["serve"], ["export"], ["stories"], ["stories", "compare"], ["claims"],
-    ["claims", "extract"],
+    ["claims", "extract"], ["models"], ["models", "list"], ["models", "install"],
+    ["models", "remove"],
 ]  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from polynews.store import sources as source_store
 from polynews.store.db import read_only_message, sqlite_path
 from polynews.stories.claims_cli import app as claims_app
 from polynews.stories.compare_cli import app as stories_app
+from polynews.translate.models_cli import app as models_app
 
 GLOBAL_OPTIONS = frozenset({"--data-dir", "--database-url", "--config", "--set", "--log-level"})
 
@@ -112,6 +113,7 @@ sources_app = typer.Typer(help="Add, list, remove, enable and disable sources; O
 app.add_typer(sources_app, name="sources")
 app.add_typer(stories_app, name="stories")
 app.add_typer(claims_app, name="claims")
+app.add_typer(models_app, name="models")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -574,8 +576,8 @@ def engines_hint(settings: Settings) -> str:
     from polynews.translate.ctranslate2_backend import models_dir
 
     return (
-        "\nTo add an engine: put CTranslate2 models (OPUS-MT or .argosmodel) in "
-        f"{models_dir(settings)} (models_dir),\n"
+        "\nTo add an engine: `polynews models install --site-languages` installs neural models "
+        f"into {models_dir(settings)} (models_dir),\n"
         "or set libretranslate_url, or openai_base_url and openai_model "
         "(--set NAME=VALUE or polynews.toml)."
     )

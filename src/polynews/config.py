@@ -153,6 +153,15 @@ def _base_url(value: str) -> None:
         raise ValueError(f"{problem}; give the public address, e.g. https://news.example.org")
 
 
+def _http_url(value: str) -> None:
+    """An absolute http(s) URL (a query is fine: it is fetched as it is)."""
+    parts = urlsplit(value)
+    if any(ch.isspace() for ch in value) or parts.scheme not in ("http", "https"):
+        raise ValueError("is not an absolute http(s) URL such as https://example.org/index.json")
+    if not parts.hostname:
+        raise ValueError("has no host name")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The effective settings, and the one settings table: one typed field per setting.
@@ -476,6 +485,20 @@ class Settings:
         0,
         "Threads of the embedding model of the story stage; 0 means its default (one per core).",
         validate=_non_negative,
+    )
+
+    models_index_url: str = setting(
+        "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json",
+        "Argos Translate package index read by `polynews models` (a JSON list of packages "
+        "with from_code, to_code, package_version and links). The index and the packages it "
+        "links to go through the SSRF guard: a mirror on a private or loopback address needs "
+        "its network in allow_private_networks.",
+        validate=_http_url,
+    )
+    models_max_bytes: int = setting(
+        2_000_000_000,
+        "Largest model package `polynews models install` downloads, in bytes.",
+        validate=_positive,
     )
 
     def __post_init__(self) -> None:

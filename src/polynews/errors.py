@@ -22,6 +22,9 @@
     │   └── FetchTimeoutError      connect/read/total time limit exceeded            RETRYABLE
     ├── ParseError             a feed, sitemap or OPML document could not be parsed
     ├── ExtractError           no article could be extracted from a page
+    ├── ModelError             a translation model could not be listed, downloaded, verified,
+    │                          installed or removed (index unreachable, corrupt or truncated
+    │                          package, wrong direction, checksum mismatch)     permanent
     └── TranslateError         a translation backend failed (a bad answer, an unoffered
         │                      direction, an engine that crashed)                    permanent
         ├── BackendUnavailable     a backend cannot run here (binary, model or server missing)
@@ -163,6 +166,12 @@ class ParseError(PolynewsError):
 
 class ExtractError(PolynewsError):
     """No article text could be extracted from a page."""
+
+
+class ModelError(PolynewsError):
+    """A translation model could not be listed, downloaded, verified, installed or removed:
+    the package index is unreachable or malformed, or a package is corrupt, truncated, for
+    another direction or fails its checksum. Nothing is left installed when it is raised."""
 
 
 class TranslateError(PolynewsError):

@@ -478,13 +478,18 @@ def models_dir(settings: Settings) -> Path:
     return Path(configured) if configured else Path(settings.data_dir) / "models"
 
 
-def create(settings: Settings) -> CTranslate2Backend:
-    """Build the backend from the models found; BackendUnavailable when there are none."""
+def require_runtime() -> None:
+    """Raise BackendUnavailable when ctranslate2 or sentencepiece is not installed."""
     if _MISSING is not None:
         raise BackendUnavailable(
             f"ctranslate2 and sentencepiece are not installed ({_MISSING}); "
             "run: pip install ctranslate2 sentencepiece"
         )
+
+
+def create(settings: Settings) -> CTranslate2Backend:
+    """Build the backend from the models found; BackendUnavailable when there are none."""
+    require_runtime()
     directory = models_dir(settings)
     if not directory.is_dir():
         raise BackendUnavailable(
@@ -524,5 +529,6 @@ __all__ = [
     "models_dir",
     "read_argos_dir",
     "read_opus_mt_dir",
+    "require_runtime",
     "unpack_argos_package",
 ]
