@@ -241,6 +241,12 @@ def test_centres_take_each_language_off_before_the_cosine() -> None:
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-6)
     assert float(rows[0] @ rows[1]) > 0.99  # the same story, once the languages are off
     assert abs(float(rows[0] @ rows[2])) < 0.05  # another story stays apart
+    # The linker's shortcut gives the same cosines without copying the candidates.
+    np.testing.assert_allclose(
+        centres.cosines(de, "de", np.stack([de, en, en_other, de]), ["de", "en", "en", "uk"]),
+        [*(rows @ rows[0]), float(centres.centred(de[None], ["uk"])[0] @ rows[0])],
+        atol=1e-6,
+    )
     # A language without a centre of its own uses the common one; no centres: unchanged.
     assert centres.of("uk") is centres.of(UNKNOWN_LANGUAGE)
     np.testing.assert_allclose(centres.of("uk"), [0.5, 0.5, 0.0, 0.0])

@@ -152,17 +152,57 @@ class Centres:
             self._arrays[key] = np.asarray(self.vectors[key], dtype=np.float32)
         return self._arrays[key]
 
+    def _table(self, languages: Sequence[str]) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
+        """The distinct centres of ``languages`` (zero for none; needs ``vectors``), row indexes."""
+        distinct, row_of = np.unique([x.lower() for x in languages], return_inverse=True)
+        table = np.zeros((len(distinct), len(next(iter(self.vectors.values())))), np.float32)
+        for k, language in enumerate(distinct.tolist()):
+            centre = self.of(language)
+            if centre is not None:
+                table[k] = centre
+        return table, row_of.reshape(-1)
+
     def centred(
         self, vectors: npt.NDArray[np.float32], languages: Sequence[str]
     ) -> npt.NDArray[np.float32]:
         """Rows of ``vectors`` minus their language's centre, renormalised to unit length."""
         out = np.array(vectors, dtype=np.float32, copy=True).reshape(len(languages), -1)
-        for i, language in enumerate(languages):
-            centre = self.of(language)
-            if centre is not None:
-                out[i] -= centre
+        if self.vectors and len(languages):
+            table, row_of = self._table(languages)
+            out -= table[row_of]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def cosines(
+        self,
+        vector: npt.NDArray[np.float32],
+        language: str,
+        vectors: npt.NDArray[np.float32],
+        languages: Sequence[str],
+    ) -> npt.NDArray[np.float64]:
+        """Centred cosines of ``vector`` with every row of ``vectors`` (unit rows).
+
+        Equal to the dot products of :meth:`centred` rows, without copying ``vectors``:
+        ``|v - c|^2 = |v|^2 - 2 v.c + |c|^2``, so one product with the few distinct
+        centres is all the candidates cost beyond the plain cosine.
+        """
+        mine = self.centred(vector.reshape(1, -1), [language])[0]
+        if not len(languages):
+            return np.zeros(0, dtype=np.float64)
+        if not self.vectors:
+            return np.asarray(vectors @ mine, dtype=np.float64)
+        table, row_of = self._table(languages)
+        products = np.asarray(vectors @ np.vstack([mine, table]).T, dtype=np.float64)
+        centre_mine = np.asarray(table @ mine, dtype=np.float64)
+        centre_sq = np.einsum("ij,ij->i", table, table).astype(np.float64)
+        rows = np.arange(len(row_of))
+        own = np.einsum("ij,ij->i", vectors, vectors).astype(np.float64)
+        numerator = products[:, 0] - centre_mine[row_of]
+        squared = own - 2.0 * products[rows, 1 + row_of] + centre_sq[row_of]
+        norms = np.sqrt(np.maximum(squared, 0.0))
+        out = np.zeros(len(row_of), dtype=np.float64)
+        np.divide(numerator, norms, out=out, where=norms > 1e-12)
         return out
 
 

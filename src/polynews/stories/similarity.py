@@ -153,13 +153,13 @@ class StoryLinker:
         body = 0.0
         if a.body is not None and b.body is not None:
             body = float(a.body @ b.body)
-        centred = self.calibration.centres.centred(
-            np.stack([a.lead, b.lead]), [a.language, b.language]
+        centred = self.calibration.centres.cosines(
+            a.lead, a.language, b.lead.reshape(1, -1), [b.language]
         )
         return self._signals(
             float(a.lead @ b.lead),
             body,
-            float(centred[0] @ centred[1]),
+            float(centred[0]),
             cosine(a.terms, b.terms),
             a.language,
             b.language,
@@ -219,17 +219,6 @@ class StoryLinker:
         profiles = self.profiles(list(index))
         return [self.compare_profiles(profiles[index[a]], profiles[index[b]]) for a, b in pairs]
 
-    def _centred(
-        self, new: Profile, leads: Vector, languages: Sequence[str]
-    ) -> npt.NDArray[np.float64]:
-        """Centred cosines of ``new`` with the candidates' ``leads`` (see :class:`Centres`)."""
-        centres = self.calibration.centres
-        mine = centres.centred(new.lead[None, :], [new.language])[0]
-        cosines: npt.NDArray[np.float64] = (centres.centred(leads, languages) @ mine).astype(
-            np.float64
-        )
-        return cosines
-
     def link(self, new: Profile, candidates: Sequence[Profile]) -> list[Comparison | None]:
         """Decisions of ``new`` against every candidate; None where it cannot be the same story.
 
@@ -254,7 +243,9 @@ class StoryLinker:
         std = np.array([per_pair[p][0][1] for p in pairs])
         cross = np.array([float(new.language.lower() != c.language.lower()) for c in candidates])
         lead_z = (leads - mean) / np.where(std > 0, std, 1.0)
-        centred = self._centred(new, matrix, [c.language for c in candidates])
+        centred = cal.centres.cosines(
+            new.lead, new.language, matrix, [c.language for c in candidates]
+        )
         arrays = {
             "lead_cosine": leads.astype(np.float64),
             "lead_z": lead_z,
