@@ -207,6 +207,8 @@ def test_the_shipped_calibration_round_trips_and_names_its_origin() -> None:
         calibration_from_data({"weights": {}})
     with pytest.raises(ConfigError, match="unknown signals"):
         calibration_from_data({**calibration.to_data(), "weights": {"moon_phase": 1.0}})
+    with pytest.raises(ConfigError, match="malformed"):
+        calibration_from_data({**calibration.to_data(), "centres": {"de": [0.1], "*": [0.1, 0]}})
 
 
 def test_unseen_language_pairs_fall_back_to_the_general_levels() -> None:
