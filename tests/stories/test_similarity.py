@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
+import math
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -13,11 +17,15 @@ import pytest
 from polynews.demo import corpus
 from polynews.errors import ConfigError
 from polynews.stories.calibration import (
+    UNKNOWN_LANGUAGE,
+    Centres,
     Levels,
     calibration_from_data,
+    fit_centres,
     load_calibration,
     pair_key,
 )
+from polynews.stories.compare_cli import run as compare_run
 from polynews.stories.embedder import Embedder
 from polynews.stories.embedder_e5 import DIM, E5Embedder, lead_text
 from polynews.stories.similarity import Profile, StoryLinker, StoryText
@@ -199,6 +207,8 @@ def test_the_shipped_calibration_round_trips_and_names_its_origin() -> None:
         calibration_from_data({"weights": {}})
     with pytest.raises(ConfigError, match="unknown signals"):
         calibration_from_data({**calibration.to_data(), "weights": {"moon_phase": 1.0}})
+    with pytest.raises(ConfigError, match="malformed"):
+        calibration_from_data({**calibration.to_data(), "centres": {"de": [0.1], "*": [0.1, 0]}})
 
 
 def test_unseen_language_pairs_fall_back_to_the_general_levels() -> None:
@@ -211,3 +221,118 @@ def test_unseen_language_pairs_fall_back_to_the_general_levels() -> None:
     mean, std = levels.of("ru-uk")
     assert mean == pytest.approx(0.73) and std == pytest.approx(0.03)
     assert levels.z(0.79, "en-en") == pytest.approx(1.5)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v / np.linalg.norm(v), dtype=np.float32)
+
+
+def test_centres_take_each_language_off_before_the_cosine() -> None:
+    # Two texts on one story in two languages: the language part dominates the raw cosine.
+    story = np.array([0.0, 0.0, 1.0, 0.0])
+    german, english = np.array([3.0, 0.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0, 0.0])
+    other_story = np.array([0.0, 0.0, 0.0, 1.0])
+    de, en = _unit(german + story), _unit(english + story)
+    en_other = _unit(english + other_story)
+    assert float(de @ en) < 0.2
+    scale = 1 / math.sqrt(10)  # the length of (3, 0, 1, 0) is the square root of 10
+    centres = Centres(
+        {"de": tuple(german * scale), "en": tuple(english * scale), "*": (0.5, 0.5, 0.0, 0.0)}
+    )
+    rows = centres.centred(np.stack([de, en, en_other]), ["de", "EN", "en"])
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-6)
+    assert float(rows[0] @ rows[1]) > 0.99  # the same story, once the languages are off
+    assert abs(float(rows[0] @ rows[2])) < 0.05  # another story stays apart
+    # The linker's shortcut gives the same cosines without copying the candidates.
+    np.testing.assert_allclose(
+        centres.cosines(de, "de", np.stack([de, en, en_other, de]), ["de", "en", "en", "uk"]),
+        [*(rows @ rows[0]), float(centres.centred(de[None], ["uk"])[0] @ rows[0])],
+        atol=1e-6,
+    )
+    # A language without a centre of its own uses the common one; no centres: unchanged.
+    assert centres.of("uk") is centres.of(UNKNOWN_LANGUAGE)
+    np.testing.assert_allclose(centres.of("uk"), [0.5, 0.5, 0.0, 0.0])
+    assert Centres({}).of("de") is None
+    np.testing.assert_allclose(Centres({}).centred(np.stack([de, en]), ["de", "en"]), [de, en])
+
+
+def test_fit_centres_averages_each_language_with_enough_texts_and_all_of_them() -> None:
+    rng = np.random.default_rng(3)
+    vectors = {
+        "de": [rng.normal(size=4).astype(np.float32) for _ in range(20)],
+        "en": [rng.normal(size=4).astype(np.float32) for _ in range(20)],
+        "uk": [rng.normal(size=4).astype(np.float32) for _ in range(3)],  # too few
+    }
+    centres = fit_centres(vectors)
+    assert set(centres.vectors) == {"de", "en", UNKNOWN_LANGUAGE}
+    np.testing.assert_allclose(centres.vectors["de"], np.mean(vectors["de"], axis=0), atol=1e-5)
+    every = np.mean([v for rows in vectors.values() for v in rows], axis=0)
+    np.testing.assert_allclose(centres.vectors[UNKNOWN_LANGUAGE], every, atol=1e-5)
+    assert centres.of("uk") is centres.of(UNKNOWN_LANGUAGE)
+
+
+def test_the_shipped_weights_make_the_production_decision(
+    linker: StoryLinker, demo: list[DemoArticle], demo_profiles: list[Profile]
+) -> None:
+    calibration = load_calibration()
+    # Across languages the model weighs the centred cosine, within one the calibrated one.
+    assert set(calibration.weights) >= {"same_language_lead_z", "cross_language_centred"}
+    assert calibration.weights["cross_language_centred"] > 0
+    assert {"de", "en", "es", "fr", "it", "ru", UNKNOWN_LANGUAGE} <= set(
+        calibration.centres.vectors
+    )
+    assert "uk" not in calibration.centres.vectors  # Ukrainian uses the common centre
+    data = json.loads(
+        (Path(__file__).resolve().parents[2] / "src/polynews/stories/calibration.json").read_text()
+    )
+    checked = {True: 0, False: 0}
+    for i, j in itertools.combinations(range(0, len(demo), 3), 2):
+        a, b = demo_profiles[i], demo_profiles[j]
+        decision = linker.compare_profiles(a, b)
+        s = decision.signals
+        cross = a.language != b.language
+        assert s["cross_language"] == float(cross)
+        assert s["cross_language_centred"] == (s["centred_cosine"] if cross else 0.0)
+        assert s["same_language_lead_z"] == (0.0 if cross else s["lead_z"])
+        # The decision is the logistic model of calibration.json, read by hand.
+        logit = data["intercept"] + sum(w * s[name] for name, w in data["weights"].items())
+        assert a.published is not None and b.published is not None
+        hours = abs((a.published - b.published).total_seconds()) / 3600
+        logit -= max(0.0, hours - data["time"]["grace_hours"]) / 24 * data["time"]["per_day"]
+        margin = logit - data["threshold"]
+        assert decision.same_story == (margin >= 0)
+        assert decision.score == pytest.approx(1 / (1 + math.exp(-margin)), abs=1e-6)
+        checked[cross] += 1
+    assert checked[True] > 10 and checked[False] > 0
+
+
+def test_compare_cli_and_the_stage_link_make_the_same_decision(
+    linker: StoryLinker, demo: list[DemoArticle], demo_profiles: list[Profile]
+) -> None:
+    """``polynews stories compare`` (compare_pairs) and the stage (link) agree on every pair."""
+    first = {}
+    for i, article in enumerate(demo):
+        first.setdefault(article.text.language, i)  # one article per language, uk and ru too
+    new = first["uk"]
+    others = [i for i in range(len(demo)) if i != new]
+    lines = []
+    for i in others:
+        sides = []
+        for k in (new, i):
+            t = demo[k].text
+            sides.append(
+                {"language": t.language, "title": t.title, "text": t.text,
+                 "published": t.published.isoformat() if t.published else None}
+            )  # fmt: skip
+        lines.append(json.dumps({"id": i, "a": sides[0], "b": sides[1]}, ensure_ascii=False))
+    out = io.StringIO()
+    assert compare_run(linker, lines, out, batch_size=16) == len(others)
+    cli = {o["id"]: o for o in map(json.loads, out.getvalue().splitlines())}
+    staged = linker.link(demo_profiles[new], [demo_profiles[i] for i in others])
+    assert sum(o["same_story"] for o in cli.values()) >= 3  # uk-ru, uk-en ... on its story
+    for i, decision in zip(others, staged, strict=True):
+        if decision is None:
+            assert not cli[i]["same_story"], demo[i].key
+        else:
+            assert decision.same_story == cli[i]["same_story"], demo[i].key
+            assert decision.score == pytest.approx(cli[i]["score"], abs=1e-5)

@@ -26,8 +26,20 @@ import numpy.typing as npt
 from polynews.errors import ConfigError
 from polynews.stories.terms import TermStats
 
-FEATURES = ("lead_cosine", "lead_z", "body_cosine", "terms_cosine", "cross_language")
+FEATURES = (
+    "lead_cosine",
+    "lead_z",
+    "body_cosine",
+    "terms_cosine",
+    "cross_language",
+    "centred_cosine",
+    "same_language_lead_z",
+    "cross_language_centred",
+)
 """Names of the signals a calibration may weigh."""
+
+UNKNOWN_LANGUAGE = "*"
+"""The key of :class:`Centres` used for a language that has no centre of its own."""
 
 CALIBRATION_FILE = "calibration.json"
 TERM_STATS_FILE = "term_stats.json"
@@ -111,6 +123,89 @@ class Levels:
         return (cosine - mean) / std if std > 0 else cosine - mean
 
 
+@dataclass(frozen=True)
+class Centres:
+    """Where each language's lead vectors sit on average: the direction two languages differ by.
+
+    The e5 vector of a text carries its story and its language; two texts in one
+    language share the language part, two in different languages do not, which is why
+    cross-language cosines run lower and vary with the pair. Subtracting each text's
+    language centre (the mean lead vector of many articles in that language, no labels
+    needed) before the cosine removes most of that part: the ``centred_cosine`` of two
+    articles. A language without a centre of its own (Ukrainian in the reference data)
+    uses the centre of all languages, ``vectors["*"]``. Empty ``vectors``: no centring.
+    """
+
+    vectors: Mapping[str, tuple[float, ...]]
+    _arrays: dict[str, npt.NDArray[np.float32]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def of(self, language: str) -> npt.NDArray[np.float32] | None:
+        """The centre subtracted from ``language``'s vectors (None when there are none)."""
+        key = language.lower()
+        if key not in self.vectors:
+            key = UNKNOWN_LANGUAGE
+            if key not in self.vectors:
+                return None
+        if key not in self._arrays:
+            self._arrays[key] = np.asarray(self.vectors[key], dtype=np.float32)
+        return self._arrays[key]
+
+    def _table(self, languages: Sequence[str]) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
+        """The distinct centres of ``languages`` (zero for none; needs ``vectors``), row indexes."""
+        distinct, row_of = np.unique([x.lower() for x in languages], return_inverse=True)
+        table = np.zeros((len(distinct), len(next(iter(self.vectors.values())))), np.float32)
+        for k, language in enumerate(distinct.tolist()):
+            centre = self.of(language)
+            if centre is not None:
+                table[k] = centre
+        return table, row_of.reshape(-1)
+
+    def centred(
+        self, vectors: npt.NDArray[np.float32], languages: Sequence[str]
+    ) -> npt.NDArray[np.float32]:
+        """Rows of ``vectors`` minus their language's centre, renormalised to unit length."""
+        out = np.array(vectors, dtype=np.float32, copy=True).reshape(len(languages), -1)
+        if self.vectors and len(languages):
+            table, row_of = self._table(languages)
+            out -= table[row_of]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def cosines(
+        self,
+        vector: npt.NDArray[np.float32],
+        language: str,
+        vectors: npt.NDArray[np.float32],
+        languages: Sequence[str],
+    ) -> npt.NDArray[np.float64]:
+        """Centred cosines of ``vector`` with every row of ``vectors`` (unit rows).
+
+        Equal to the dot products of :meth:`centred` rows, without copying ``vectors``:
+        ``|v - c|^2 = |v|^2 - 2 v.c + |c|^2``, so one product with the few distinct
+        centres is all the candidates cost beyond the plain cosine.
+        """
+        mine = self.centred(vector.reshape(1, -1), [language])[0]
+        if not len(languages):
+            return np.zeros(0, dtype=np.float64)
+        if not self.vectors:
+            return np.asarray(vectors @ mine, dtype=np.float64)
+        table, row_of = self._table(languages)
+        products = np.asarray(vectors @ np.vstack([mine, table]).T, dtype=np.float64)
+        centre_mine = np.asarray(table @ mine, dtype=np.float64)
+        centre_sq = np.einsum("ij,ij->i", table, table).astype(np.float64)
+        rows = np.arange(len(row_of))
+        own = np.einsum("ij,ij->i", vectors, vectors).astype(np.float64)
+        numerator = products[:, 0] - centre_mine[row_of]
+        squared = own - 2.0 * products[rows, 1 + row_of] + centre_sq[row_of]
+        norms = np.sqrt(np.maximum(squared, 0.0))
+        out = np.zeros(len(row_of), dtype=np.float64)
+        np.divide(numerator, norms, out=out, where=norms > 1e-12)
+        return out
+
+
 def _same_language(pair: str) -> bool:
     first, _, second = pair.partition("-")
     return first == second
@@ -128,8 +223,9 @@ class Calibration:
     - time penalty``, with ``cross_language`` one of the signals (1 when the two
     languages differ), so an unseen pair such as uk-ru falls back to the general
     cross-language (or same-language) level. ``lead_z`` is the lead cosine measured
-    against the pair's background (:class:`Levels`). Two articles are the same story when
-    the logit reaches ``threshold``; the score reported is
+    against the pair's background (:class:`Levels`); ``centred_cosine`` the cosine of
+    the lead vectors taken from their language centres (:class:`Centres`). Two articles
+    are the same story when the logit reaches ``threshold``; the score reported is
     ``sigmoid(logit - threshold)``, so 0.5 is the boundary.
     """
 
@@ -139,6 +235,7 @@ class Calibration:
     intercept: float
     threshold: float
     levels: Levels = field(default_factory=lambda: Levels({}))
+    centres: Centres = field(default_factory=lambda: Centres({}))
     pair_offsets: Mapping[str, float] = field(default_factory=dict)
     time: TimePrior = field(default_factory=TimePrior)
     produced_by: Mapping[str, Any] = field(default_factory=dict)
@@ -164,6 +261,7 @@ class Calibration:
                 k: [round(m, 4), round(s, 4)] for k, (m, s) in sorted(self.levels.pairs.items())
             },
             "time": {"grace_hours": self.time.grace_hours, "per_day": self.time.per_day},
+            "centres": {k: list(v) for k, v in sorted(self.centres.vectors.items())},
         }
 
 
@@ -185,11 +283,19 @@ def calibration_from_data(data: Mapping[str, Any]) -> Calibration:
             levels=Levels(
                 {str(k): (float(v[0]), float(v[1])) for k, v in data.get("levels", {}).items()}
             ),
+            centres=_centres(data.get("centres", {})),
             time=TimePrior(float(time.get("grace_hours", 48.0)), float(time.get("per_day", 1.0))),
             produced_by=dict(data.get("produced_by", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"story calibration is malformed: {exc!r}") from exc
+
+
+def _centres(data: Mapping[str, Any]) -> Centres:
+    vectors = {str(k): tuple(float(x) for x in v) for k, v in data.items()}
+    if len({len(v) for v in vectors.values()}) > 1:
+        raise ValueError("language centres of different lengths")
+    return Centres(vectors)
 
 
 def load_calibration() -> Calibration:
@@ -250,6 +356,24 @@ def fit_offset(z: Floats, y: Floats, *, shrink: float) -> float:
         if abs(step) < 1e-10:
             break
     return delta
+
+
+def fit_centres(
+    vectors: Mapping[str, Sequence[npt.NDArray[np.float32]]], *, min_texts: int = 20
+) -> Centres:
+    """The mean vector of each language with ``min_texts`` texts, and of all of them (``"*"``).
+
+    No labels: any pile of articles will do. Rounded to 5 decimals, as they are shipped.
+    """
+    out: dict[str, tuple[float, ...]] = {}
+    every: list[npt.NDArray[np.float32]] = []
+    for language, rows in sorted(vectors.items()):
+        every.extend(rows)
+        if len(rows) >= min_texts:
+            out[language] = tuple(round(float(x), 5) for x in np.mean(np.stack(rows), axis=0))
+    if every:
+        out[UNKNOWN_LANGUAGE] = tuple(round(float(x), 5) for x in np.mean(np.stack(every), axis=0))
+    return Centres(out)
 
 
 def best_threshold(scores: Sequence[float] | Floats, gold: Sequence[bool] | Floats) -> float:

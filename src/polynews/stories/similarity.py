@@ -10,7 +10,14 @@ Signals of a pair of articles (each computed once per article, then compared):
   (0 when the calibration turns it off; then it is not computed at all);
 - ``terms_cosine``: cosine of the TF-IDF vectors over name and number keys
   (:mod:`polynews.stories.terms`), translation-free;
-- ``cross_language``: 1 when the languages differ, else 0;
+- ``centred_cosine``: cosine of the lead vectors after subtracting each article's
+  language centre (:class:`~polynews.stories.calibration.Centres`), which removes
+  most of what a language, not a story, puts into a vector;
+- ``cross_language``: 1 when the languages differ, else 0; and the two signals the
+  shipped model weighs, ``same_language_lead_z`` (``lead_z`` for two articles in one
+  language, else 0) and ``cross_language_centred`` (``centred_cosine`` for two
+  languages, else 0): within a language the calibrated lead cosine separates stories
+  best, across languages the centred one does;
 - the time between publications, when both have dates (a prior, see
   :class:`~polynews.stories.calibration.TimePrior`).
 
@@ -146,20 +153,39 @@ class StoryLinker:
         body = 0.0
         if a.body is not None and b.body is not None:
             body = float(a.body @ b.body)
+        centred = self.calibration.centres.cosines(
+            a.lead, a.language, b.lead.reshape(1, -1), [b.language]
+        )
         return self._signals(
-            float(a.lead @ b.lead), body, cosine(a.terms, b.terms), a.language, b.language
+            float(a.lead @ b.lead),
+            body,
+            float(centred[0]),
+            cosine(a.terms, b.terms),
+            a.language,
+            b.language,
         )
 
     def _signals(
-        self, lead: float, body: float, terms: float, language_a: str, language_b: str
+        self,
+        lead: float,
+        body: float,
+        centred: float,
+        terms: float,
+        language_a: str,
+        language_b: str,
     ) -> dict[str, float]:
         pair = pair_key(language_a, language_b)
+        cross = float(language_a.lower() != language_b.lower())
+        lead_z = self.calibration.levels.z(lead, pair)
         return {
             "lead_cosine": lead,
-            "lead_z": self.calibration.levels.z(lead, pair),
+            "lead_z": lead_z,
             "body_cosine": body,
             "terms_cosine": terms,
-            "cross_language": float(language_a.lower() != language_b.lower()),
+            "cross_language": cross,
+            "centred_cosine": centred,
+            "same_language_lead_z": lead_z * (1.0 - cross),
+            "cross_language_centred": centred * cross,
         }
 
     def decide(
@@ -204,7 +230,8 @@ class StoryLinker:
         if not candidates:
             return []
         cal = self.calibration
-        leads = np.stack([c.lead for c in candidates]) @ new.lead
+        matrix = np.stack([c.lead for c in candidates])
+        leads = matrix @ new.lead
         bodies = np.zeros(len(candidates), dtype=np.float64)
         if new.body is not None and cal.weights.get("body_cosine", 0.0) != 0.0:
             for i, c in enumerate(candidates):
@@ -214,13 +241,19 @@ class StoryLinker:
         per_pair = {p: (cal.levels.of(p), cal.pair_offsets.get(p, 0.0)) for p in set(pairs)}
         mean = np.array([per_pair[p][0][0] for p in pairs])
         std = np.array([per_pair[p][0][1] for p in pairs])
+        cross = np.array([float(new.language.lower() != c.language.lower()) for c in candidates])
+        lead_z = (leads - mean) / np.where(std > 0, std, 1.0)
+        centred = cal.centres.cosines(
+            new.lead, new.language, matrix, [c.language for c in candidates]
+        )
         arrays = {
             "lead_cosine": leads.astype(np.float64),
-            "lead_z": (leads - mean) / np.where(std > 0, std, 1.0),
+            "lead_z": lead_z,
             "body_cosine": bodies,
-            "cross_language": np.array(
-                [float(new.language.lower() != c.language.lower()) for c in candidates]
-            ),
+            "cross_language": cross,
+            "centred_cosine": centred,
+            "same_language_lead_z": lead_z * (1.0 - cross),
+            "cross_language_centred": centred * cross,
         }
         hours = [hours_apart(new.published, c.published) for c in candidates]
         bound = np.array(
@@ -236,6 +269,7 @@ class StoryLinker:
             signals = self._signals(
                 float(leads[i]),
                 float(bodies[i]),
+                float(centred[i]),
                 cosine(new.terms, candidate.terms),
                 new.language,
                 candidate.language,
