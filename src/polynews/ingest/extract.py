@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import codecs
 import functools
-import itertools
 import ipaddress
+import itertools
 import logging
 import re
 from datetime import UTC, datetime
@@ -184,9 +184,8 @@ def extract_article(
     # What trafilatura deletes anyway goes now: all that follows reads half the tree.
     _strip_discarded(tree)
     furniture = _furniture(tree)
-    author = (
-        _author(meta.author or _page_author(tree, furniture))
-        or (_author(entry.author) if entry else None)
+    author = _author(meta.author or _page_author(tree, furniture)) or (
+        _author(entry.author) if entry else None
     )
     _prune(tree, furniture)
     document = bare_extraction(tree, options=options)
@@ -385,6 +384,8 @@ _HAS_CONTROL = lxml.etree.XPath(
 )
 # A paragraph of the article: a sentence at least.
 _MIN_BODY_PARAGRAPH_WORDS = 12
+# A body chunk holds at least this many such paragraphs (a caption or a quote holds one).
+_MIN_CHUNK_PARAGRAPHS = 2
 # A javascript: link around a sentence or more is text with a click handler, not a link.
 _MIN_LINKED_TEXT_WORDS = 8
 # Browsers ignore case and strip tabs and line breaks in a URL's scheme; so does this.
@@ -438,6 +439,39 @@ def _prune(tree: lxml.html.HtmlElement, furniture: list[tuple[lxml.html.HtmlElem
     for link in _SCRIPT_LINKS(tree):
         if len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS:
             link.drop_tag()
+    _join_chunks(tree)
+
+
+def _join_chunks(tree: lxml.html.HtmlElement) -> None:
+    """Make one container of an article body the page splits into same-class chunks.
+
+    Some layouts cut the body into several containers of one class, with an advert or a
+    quote between them; trafilatura reads the first container that looks like a body,
+    that is the first chunk. The chunks' nearest common ancestor takes their class (and
+    they lose it), so the whole body is read, in page order.
+    """
+    counts: dict[lxml.html.HtmlElement, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is None or parent.tag not in ("div", "section") or not parent.get("class"):
+            continue
+        if len(paragraph.text_content().split()) >= _MIN_BODY_PARAGRAPH_WORDS:
+            counts[parent] = counts.get(parent, 0) + 1
+    groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
+    for element, count in counts.items():
+        if count >= _MIN_CHUNK_PARAGRAPHS:
+            groups.setdefault((element.tag, element.get("class") or ""), []).append(element)
+    for (_tag, name), chunks in groups.items():
+        if len(chunks) < 2:
+            continue
+        lines = [[chunk, *chunk.iterancestors()] for chunk in chunks]
+        shared = set(lines[1]).intersection(*lines[2:])
+        common = next((node for node in lines[0] if node in shared), None)
+        if common is None or common in chunks or common.tag in ("html", "body"):
+            continue  # nested chunks, or a whole page of them (an index)
+        common.set("class", name)
+        for chunk in chunks:
+            del chunk.attrib["class"]
 
 
 def _in_body(element: lxml.html.HtmlElement) -> bool:
