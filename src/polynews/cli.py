@@ -13,25 +13,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
-from polynews.ingest.fetcher import Fetcher
 from polynews.logs import configure_logging
 from polynews.model import SourceKind
-from polynews.pipeline import RunReport, open_pipeline, run_pass
-from polynews.store import articles as article_store
-from polynews.store import open_store
-from polynews.store import sources as source_store
-from polynews.store.db import read_only_message, sqlite_path
 from polynews.stories.claims_cli import app as claims_app
 from polynews.stories.compare_cli import app as stories_app
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from polynews.pipeline import RunReport
+
+# The pipeline, the store and the fetcher (SQLAlchemy, httpx, the dedup and story
+# libraries) are imported by the commands that use them: ``polynews extract`` and
+# ``polynews config`` start in a fraction of the time.
 
 GLOBAL_OPTIONS = frozenset({"--data-dir", "--database-url", "--config", "--set", "--log-level"})
 
@@ -165,6 +166,8 @@ def _store(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
 
     ``read_only`` commands (they only read) also work on an archive that cannot be written.
     """
+    from polynews.store import open_store
+
     engine = open_store(settings, allow_read_only=read_only)
     try:
         yield engine
@@ -183,15 +186,23 @@ def _errors(settings: Settings | None = None) -> Iterator[None]:
     """
     try:
         yield
-    except (PolynewsError, OSError, sqlite3.Error, SQLAlchemyError) as exc:
+    except _reported_errors() as exc:
         fault = _operator_fault(exc, settings)
-        if fault is None and isinstance(exc, OperationalError):
+        database = sys.modules.get("sqlalchemy.exc")
+        if fault is None and database is not None and isinstance(exc, database.OperationalError):
             fault = f"database error: {str(exc.orig).splitlines()[0]}"
         if fault is None and not isinstance(exc, PolynewsError):
             raise
         _fail(fault or _one_line(str(exc)), code=1)
     except RecursionError:
         _fail("the input is nested too deeply to be processed (Python's recursion limit)", 1)
+
+
+def _reported_errors() -> tuple[type[Exception], ...]:
+    """What :func:`_errors` reports: SQLAlchemy's errors only once a command loaded it."""
+    caught: tuple[type[Exception], ...] = (PolynewsError, OSError, sqlite3.Error)
+    database = sys.modules.get("sqlalchemy.exc")
+    return (*caught, database.SQLAlchemyError) if database is not None else caught
 
 
 def _one_line(message: str) -> str:
@@ -226,6 +237,8 @@ def _no_free_space(directory: Path) -> bool:
 
 def _operator_fault(exc: BaseException, settings: Settings | None) -> str | None:
     """One line for a full disk or a read-only data directory behind ``exc``, else None."""
+    from polynews.store.db import read_only_message, sqlite_path
+
     database = sqlite_path(settings.database) if settings is not None else None
     data_dir = database.parent if database is not None else None
     if data_dir is None and settings is not None:
@@ -296,6 +309,8 @@ def sources_add(
     ] = None,
 ) -> None:
     """Register a source."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.add_source(
             engine,
@@ -315,6 +330,8 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sources with their last fetch, status, error and counts."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         rows = source_store.list_sources(engine)
     if as_json:
@@ -338,6 +355,8 @@ def sources_remove(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Forget a source (its articles stay)."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.remove_source(engine, ref)
     typer.echo(f"removed source {source.id}: {source.url}")
@@ -348,6 +367,8 @@ def sources_enable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Enable a source."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, True)
     typer.echo(f"enabled source {source.id}")
@@ -358,6 +379,8 @@ def sources_disable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Disable a source (kept, not fetched)."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, False)
     typer.echo(f"disabled source {source.id}")
@@ -369,6 +392,7 @@ def sources_import(
 ) -> None:
     """Add every feed of an OPML file (known URLs are skipped)."""
     from polynews.ingest.opml import parse_opml
+    from polynews.store import sources as source_store
 
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         outlines = parse_opml(path.read_bytes())
@@ -396,6 +420,7 @@ def sources_export(
 ) -> None:
     """Write the feed sources as OPML 2.0."""
     from polynews.ingest.opml import OpmlOutline, write_opml
+    from polynews.store import sources as source_store
 
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         outlines = [
@@ -436,6 +461,8 @@ def fetch(
     ] = False,
 ) -> None:
     """Run one pass over all due sources and exit."""
+    from polynews.pipeline import run_pass
+
     with _errors(_settings(ctx)):
         report = asyncio.run(run_pass(_settings(ctx), force=all_sources))
     _print_report(report)
@@ -444,6 +471,9 @@ def fetch(
 @app.command()
 def reextract(ctx: typer.Context) -> None:
     """Re-extract every archived page (no re-fetching), then deduplicate again."""
+    from polynews.pipeline import run_pass
+    from polynews.store import articles as article_store
+
     with _errors(_settings(ctx)):
         settings = _settings(ctx)
         with _store(settings) as engine:
@@ -456,6 +486,8 @@ def reextract(ctx: typer.Context) -> None:
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Poll sources on their schedule and process continuously (Ctrl-C stops)."""
+    from polynews.pipeline import open_pipeline
+
     settings = _settings(ctx)
 
     async def forever() -> None:
@@ -476,6 +508,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts of sources, articles, duplicates, errors and languages."""
+    from polynews.store import articles as article_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         data = article_store.stats(engine)
     if as_json:
@@ -548,6 +582,7 @@ def extract(
     settings = _settings(ctx)
     with _errors(_settings(ctx)):
         if target.startswith(("http://", "https://")):
+            from polynews.ingest.fetcher import Fetcher
 
             async def get() -> tuple[bytes, str, str | None]:
                 async with Fetcher(settings) as fetcher:

@@ -52,7 +52,6 @@ from trafilatura.metadata import (
 from trafilatura.settings import MANUALLY_CLEANED, Document, Extractor
 from trafilatura.utils import line_processing
 
-from polynews import dedup
 from polynews.errors import ExtractError
 from polynews.ingest.normalize import scrub_markup, scrub_text
 from polynews.model import ExtractedArticle, FeedEntry
@@ -1009,8 +1008,13 @@ def _canonical_url(tree: lxml.html.HtmlElement, base: str | None) -> str | None:
 
 
 def _same_site(declared: str, base: str | None) -> bool:
-    if base is None or dedup.same_site(declared, base):
-        return True  # nothing fetched to check against (a local file) or the same site
+    if _http_url(base, None) is None:
+        return True  # nothing fetched to check against: a local file, or no address at all
+    # Imported here: ``polynews extract FILE`` never needs it, and it is slow to import.
+    from polynews import dedup
+
+    if dedup.same_site(declared, base or ""):
+        return True
     logger.info("canonical ignored url=%s declared=%s reason=another site", base, declared)
     return False
 
