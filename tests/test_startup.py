@@ -17,7 +17,8 @@ PAGE = (
     "<meta property='og:site_name' content='Harbour Courier'></head><body><article>"
     "<h1>Ferry vote</h1>"
     + "<p>The council voted on the ferry timetable after a long evening of debate in the "
-    "town hall on Tuesday, with every member present and the public gallery full.</p>" * 4
+    "town hall on Tuesday, with every member present and the public gallery full.</p>"
+    * 4
     + "</article></body></html>"
 )
 
