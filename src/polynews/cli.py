@@ -297,7 +297,12 @@ def sources_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Feed, sitemap or page URL.")],
     kind: Annotated[SourceKind, typer.Option("--kind", help="What the URL is.")] = SourceKind.FEED,
-    name: Annotated[str | None, typer.Option(help="Display name (default: host name).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Display name (default: the host name; for an address, the path's first words)."
+        ),
+    ] = None,
     language: Annotated[
         str | None, typer.Option(help="Declared language (overrides detection).")
     ] = None,
@@ -694,7 +699,7 @@ def demo(
     ] = 8765,
 ) -> None:
     """Start the bundled demo newsroom, ingest it into a fresh data directory, then serve."""
-    from polynews.demo_run import run_demo
+    from polynews.demo.run import run_demo
 
     with _errors(_settings(ctx)):
         code = run_demo(
