@@ -28,6 +28,7 @@ from polynews.stories.compare_cli import app as stories_app
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from polynews.language import LanguageDetector
     from polynews.pipeline import RunReport
 
 # The pipeline, the store and the fetcher (SQLAlchemy, httpx, the dedup and story
@@ -581,11 +582,15 @@ def extract(
     target: Annotated[str, typer.Argument(help="An HTML file, or an http(s) URL to fetch.")],
 ) -> None:
     """Extract one article and print it as JSON (title, author, published, ..., paragraphs)."""
-    from polynews.ingest.extract import article_to_json, extract_article
-    from polynews.language import LanguageDetector
+    from concurrent.futures import ThreadPoolExecutor
 
     settings = _settings(ctx)
-    with _errors(_settings(ctx)):
+    # The language model takes half a second to load, mostly decompressing outside the
+    # GIL: it loads in a thread while the extraction code is imported and runs.
+    with ThreadPoolExecutor(max_workers=1) as pool, _errors(settings):
+        detector = pool.submit(_language_detector, settings)
+        from polynews.ingest.extract import article_to_json, extract_article
+
         if target.startswith(("http://", "https://")):
             from polynews.ingest.fetcher import Fetcher
 
@@ -601,12 +606,19 @@ def extract(
                 _fail(f"{target} is neither a file nor an http(s) URL")
             body, url, encoding = path.read_bytes(), path.resolve().as_uri(), None
         article = extract_article(body, url=url, encoding=encoding)
-        detected, _confidence = LanguageDetector(settings.detect_languages).detect(
+        detected, _confidence = detector.result().detect(
             " ".join([article.title or "", *article.paragraphs])[:1500]
         )
         data = article_to_json(article)
         data["language"] = detected or data.get("language")
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _language_detector(settings: Settings) -> LanguageDetector:
+    """The language detector of ``settings`` (imported here: it loads numpy)."""
+    from polynews.language import LanguageDetector
+
+    return LanguageDetector(settings.detect_languages)
 
 
 def engines_hint(settings: Settings) -> str:
