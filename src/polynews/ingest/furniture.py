@@ -66,9 +66,7 @@ def strip_discarded(tree: lxml.html.HtmlElement) -> None:
         for p in itertools.chain((first,), paragraphs)
     ):
         return
-    for element in list(tree.iter(*_DISCARDED_TAGS)):
-        if element.getparent() is not None:
-            element.drop_tree()
+    lxml.etree.strip_elements(tree, *_DISCARDED_TAGS, with_tail=False)
 
 
 # Elements whose content the HTML parser keeps as raw text, real tags included. Once they
