@@ -13,26 +13,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from polynews.config import Settings, load_settings
 from polynews.errors import PolynewsError
-from polynews.ingest.fetcher import Fetcher
 from polynews.logs import configure_logging
 from polynews.model import SourceKind
-from polynews.pipeline import RunReport, open_pipeline, run_pass
-from polynews.store import articles as article_store
-from polynews.store import open_store
-from polynews.store import sources as source_store
-from polynews.store.db import read_only_message, sqlite_path
 from polynews.stories.claims_cli import app as claims_app
 from polynews.stories.compare_cli import app as stories_app
 from polynews.translate.models_cli import app as models_app
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from polynews.language import LanguageDetector
+    from polynews.pipeline import RunReport
+
+# The pipeline, the store and the fetcher (SQLAlchemy, httpx, the dedup and story
+# libraries) are imported by the commands that use them: ``polynews extract`` and
+# ``polynews config`` start in a fraction of the time.
 
 GLOBAL_OPTIONS = frozenset({"--data-dir", "--database-url", "--config", "--set", "--log-level"})
 
@@ -167,6 +169,8 @@ def _store(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
 
     ``read_only`` commands (they only read) also work on an archive that cannot be written.
     """
+    from polynews.store import open_store
+
     engine = open_store(settings, allow_read_only=read_only)
     try:
         yield engine
@@ -185,15 +189,23 @@ def _errors(settings: Settings | None = None) -> Iterator[None]:
     """
     try:
         yield
-    except (PolynewsError, OSError, sqlite3.Error, SQLAlchemyError) as exc:
+    except _reported_errors() as exc:
         fault = _operator_fault(exc, settings)
-        if fault is None and isinstance(exc, OperationalError):
+        database = sys.modules.get("sqlalchemy.exc")
+        if fault is None and database is not None and isinstance(exc, database.OperationalError):
             fault = f"database error: {str(exc.orig).splitlines()[0]}"
         if fault is None and not isinstance(exc, PolynewsError):
             raise
         _fail(fault or _one_line(str(exc)), code=1)
     except RecursionError:
         _fail("the input is nested too deeply to be processed (Python's recursion limit)", 1)
+
+
+def _reported_errors() -> tuple[type[Exception], ...]:
+    """What :func:`_errors` reports: SQLAlchemy's errors only once a command loaded it."""
+    caught: tuple[type[Exception], ...] = (PolynewsError, OSError, sqlite3.Error)
+    database = sys.modules.get("sqlalchemy.exc")
+    return (*caught, database.SQLAlchemyError) if database is not None else caught
 
 
 def _one_line(message: str) -> str:
@@ -228,6 +240,8 @@ def _no_free_space(directory: Path) -> bool:
 
 def _operator_fault(exc: BaseException, settings: Settings | None) -> str | None:
     """One line for a full disk or a read-only data directory behind ``exc``, else None."""
+    from polynews.store.db import read_only_message, sqlite_path
+
     database = sqlite_path(settings.database) if settings is not None else None
     data_dir = database.parent if database is not None else None
     if data_dir is None and settings is not None:
@@ -286,7 +300,12 @@ def sources_add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Feed, sitemap or page URL.")],
     kind: Annotated[SourceKind, typer.Option("--kind", help="What the URL is.")] = SourceKind.FEED,
-    name: Annotated[str | None, typer.Option(help="Display name (default: host name).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Display name (default: the host name; for an address, the path's first words)."
+        ),
+    ] = None,
     language: Annotated[
         str | None, typer.Option(help="Declared language (overrides detection).")
     ] = None,
@@ -298,6 +317,8 @@ def sources_add(
     ] = None,
 ) -> None:
     """Register a source."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.add_source(
             engine,
@@ -317,6 +338,8 @@ def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sources with their last fetch, status, error and counts."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         rows = source_store.list_sources(engine)
     if as_json:
@@ -340,6 +363,8 @@ def sources_remove(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Forget a source (its articles stay)."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.remove_source(engine, ref)
     typer.echo(f"removed source {source.id}: {source.url}")
@@ -350,6 +375,8 @@ def sources_enable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Enable a source."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, True)
     typer.echo(f"enabled source {source.id}")
@@ -360,6 +387,8 @@ def sources_disable(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="Source id or URL.")]
 ) -> None:
     """Disable a source (kept, not fetched)."""
+    from polynews.store import sources as source_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         source = source_store.set_enabled(engine, ref, False)
     typer.echo(f"disabled source {source.id}")
@@ -371,6 +400,7 @@ def sources_import(
 ) -> None:
     """Add every feed of an OPML file (known URLs are skipped)."""
     from polynews.ingest.opml import parse_opml
+    from polynews.store import sources as source_store
 
     with _errors(_settings(ctx)), _store(_settings(ctx)) as engine:
         outlines = parse_opml(path.read_bytes())
@@ -398,6 +428,7 @@ def sources_export(
 ) -> None:
     """Write the feed sources as OPML 2.0."""
     from polynews.ingest.opml import OpmlOutline, write_opml
+    from polynews.store import sources as source_store
 
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         outlines = [
@@ -438,6 +469,8 @@ def fetch(
     ] = False,
 ) -> None:
     """Run one pass over all due sources and exit."""
+    from polynews.pipeline import run_pass
+
     with _errors(_settings(ctx)):
         report = asyncio.run(run_pass(_settings(ctx), force=all_sources))
     _print_report(report)
@@ -446,6 +479,9 @@ def fetch(
 @app.command()
 def reextract(ctx: typer.Context) -> None:
     """Re-extract every archived page (no re-fetching), then deduplicate again."""
+    from polynews.pipeline import run_pass
+    from polynews.store import articles as article_store
+
     with _errors(_settings(ctx)):
         settings = _settings(ctx)
         with _store(settings) as engine:
@@ -458,6 +494,8 @@ def reextract(ctx: typer.Context) -> None:
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Poll sources on their schedule and process continuously (Ctrl-C stops)."""
+    from polynews.pipeline import open_pipeline
+
     settings = _settings(ctx)
 
     async def forever() -> None:
@@ -478,6 +516,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts of sources, articles, duplicates, errors and languages."""
+    from polynews.store import articles as article_store
+
     with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
         data = article_store.stats(engine)
     if as_json:
@@ -544,12 +584,17 @@ def extract(
     target: Annotated[str, typer.Argument(help="An HTML file, or an http(s) URL to fetch.")],
 ) -> None:
     """Extract one article and print it as JSON (title, author, published, ..., paragraphs)."""
-    from polynews.ingest.extract import article_to_json, extract_article
-    from polynews.language import LanguageDetector
+    from concurrent.futures import ThreadPoolExecutor
 
     settings = _settings(ctx)
-    with _errors(_settings(ctx)):
+    # The language model takes half a second to load, mostly decompressing outside the
+    # GIL: it loads in a thread while the extraction code is imported and runs.
+    with ThreadPoolExecutor(max_workers=1) as pool, _errors(settings):
+        detector = pool.submit(_language_detector, settings)
+        from polynews.ingest.extract import article_to_json, extract_article
+
         if target.startswith(("http://", "https://")):
+            from polynews.ingest.fetcher import Fetcher
 
             async def get() -> tuple[bytes, str, str | None]:
                 async with Fetcher(settings) as fetcher:
@@ -563,12 +608,19 @@ def extract(
                 _fail(f"{target} is neither a file nor an http(s) URL")
             body, url, encoding = path.read_bytes(), path.resolve().as_uri(), None
         article = extract_article(body, url=url, encoding=encoding)
-        detected, _confidence = LanguageDetector(settings.detect_languages).detect(
+        detected, _confidence = detector.result().detect(
             " ".join([article.title or "", *article.paragraphs])[:1500]
         )
         data = article_to_json(article)
         data["language"] = detected or data.get("language")
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _language_detector(settings: Settings) -> LanguageDetector:
+    """The language detector of ``settings`` (imported here: it loads numpy)."""
+    from polynews.language import LanguageDetector
+
+    return LanguageDetector(settings.detect_languages)
 
 
 def engines_hint(settings: Settings) -> str:
@@ -661,7 +713,7 @@ def demo(
     ] = 8765,
 ) -> None:
     """Start the bundled demo newsroom, ingest it into a fresh data directory, then serve."""
-    from polynews.demo_run import run_demo
+    from polynews.demo.run import run_demo
 
     with _errors(_settings(ctx)):
         code = run_demo(

@@ -162,3 +162,44 @@ def test_a_headline_that_disagrees_leaves_the_metadata_title() -> None:
     )
     article = extract_article(html, url="https://harbour.example/ferry")
     assert article.title == "Council approves new ferry timetable after debate"
+
+
+def test_a_body_cut_into_same_class_chunks_is_read_whole() -> None:
+    # Some layouts cut the body into chunks of one class, each in a grid row with an
+    # advert rail beside it; a body reader that stops at the first chunk keeps a third.
+    def chunk(texts: list[str]) -> str:
+        return (
+            "<div class='grid grid-items-2'>"
+            f"<div class='grid-item body article__body'>{paragraphs(texts)}</div>"
+            "<div class='grid-item ad-rail'><a href='/ad'>Advertisement</a></div></div>"
+        )
+
+    html = page(
+        "<main><article><h1>Ferry vote</h1><div class='article__chunks'>"
+        f"{chunk(LEAD + STORY[:2])}{chunk(STORY[2:7])}{chunk(STORY[7:])}</div>"
+        "</article></main>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert kept == LEAD + STORY
+
+
+def test_captions_of_one_class_are_not_taken_for_body_chunks() -> None:
+    # Two captions share a class too, but hold one paragraph each: the body stays the body.
+    caption = (
+        "<div class='caption'><p>The harbour at dawn, seen from the ferry terminal before "
+        "the first sailing of the day left for the island.</p></div>"
+    )
+    html = page(
+        f"<main><header>{caption}</header><article><h1>Ferry vote</h1>"
+        f"<div class='story'>{paragraphs(LEAD + STORY)}</div>{caption}</article></main>"
+    )
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert kept[: len(LEAD)] == LEAD
+    assert set(STORY) <= set(kept)
+
+
+def test_a_page_whose_paragraphs_all_sit_in_an_aside_keeps_them() -> None:
+    # Asides are deleted before the body is looked for, unless that leaves no paragraph.
+    html = page(f"<aside><h1>Ferry vote</h1>{paragraphs(LEAD + STORY[:3])}</aside>")
+    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    assert set(LEAD) <= set(kept)

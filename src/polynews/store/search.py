@@ -13,6 +13,9 @@ These objects are built by migrations 0003 and 0004 and are not part of the decl
 ``metadata`` (FTS5 virtual tables, generated columns and partial indexes have no portable
 declaration); :func:`outside_metadata` names them so schema comparisons can leave them out.
 
+A search in a language covers what the site shows in that language: the text in that
+language (original or translation), and the original of every article that has none
+there (shown untranslated, with a note), each read with its own language's stemming.
 Searching ranks only the page asked for (no count of every match). The pipeline keeps the
 index current by calling :func:`index_articles` (in its transaction) or
 :func:`index_pending` (once after a pass); :func:`reindex` rebuilds it. Both index in
@@ -321,7 +324,12 @@ class Results:
 
 
 def search(conn: Connection, lang: str, query: str, *, limit: int = 20, offset: int = 0) -> Results:
-    """Articles whose text in ``lang`` matches every word of ``query``, best first.
+    """Articles shown in ``lang`` whose text there matches every word of ``query``, best first.
+
+    An article is shown in ``lang`` in its text in that language (the original or a
+    translation), else in its original (no translation into ``lang``): that original is
+    searched then, with its own language's stemming. A hit's ``lang`` and ``kind`` say
+    which text matched.
 
     Only the page asked for is ranked out of the database (``limit`` rows, one more to
     know whether another page follows); nothing counts every match. Raises QueryError
@@ -345,48 +353,76 @@ def _hits(rows: Any) -> list[Hit]:
     return [Hit(r.article_id, r.lang, r.kind, r.title, r.published_at) for r in rows]
 
 
+# A document found for a search in :lang: text in that language, or an original shown there
+# because the article has no text in :lang (no translation yet, none possible, or failed):
+# the page in that language shows the original, with its note. Every table is read through
+# this one condition, so a translation, once indexed, replaces the original in the results.
+_SHOWN_IN_LANG = (
+    "(s.lang = :lang OR (s.kind = 'original' AND NOT EXISTS "
+    "(SELECT 1 FROM search_documents AS t{hint} "
+    "WHERE t.article_id = s.article_id AND t.lang = :lang)))"
+)
+# SQLite would otherwise look an article's documents up through the (lang, published_at)
+# index, reading every document in the language for each match: 20 times slower.
+_BY_ARTICLE = " INDEXED BY ix_search_documents_article_id"
+
+
 def _search_sqlite(
     conn: Connection, lang: str, terms: list[str], limit: int, offset: int
 ) -> list[Hit]:
-    # FTS5 scores the matches (rank: bm25 with the title weighted 4 to 1, configured by
-    # migration 0004) and SQLite's top-N sorter keeps only the page asked for; the
-    # documents are read for those rows alone. Ties go to the newest document (highest
-    # rowid), so that pages never overlap or skip a match.
-    table = fts5_table(lang)
-    where = f"{table} MATCH :match"
-    if table == OTHER_FTS5_TABLE:
-        where += " AND rowid IN (SELECT id FROM search_documents WHERE lang = :lang)"
+    # Each language's FTS5 table scores its matches (rank: bm25 with the title weighted 4
+    # to 1, configured by migration 0004, and the table's own stemmer applied to the query)
+    # and keeps its best ``limit + offset``; the page is cut from their union. Ties go to
+    # the newest document (highest rowid), so that pages never overlap or skip a match.
+    arms = [
+        f"SELECT * FROM (SELECT {table}.rowid AS id, {table}.rank AS rank "  # noqa: S608
+        f"FROM {table} JOIN search_documents AS s ON s.id = {table}.rowid "
+        f"WHERE {table} MATCH :match AND {_SHOWN_IN_LANG.format(hint=_BY_ARTICLE)} "
+        f"ORDER BY {table}.rank, {table}.rowid DESC LIMIT :window)"
+        for table in FTS5_TABLES
+    ]
     sql = (
         "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
-        f"FROM (SELECT rowid AS id, rank FROM {table} WHERE {where} "
-        "ORDER BY rank, rowid DESC LIMIT :limit OFFSET :offset) AS f "
+        f"FROM ({' UNION ALL '.join(arms)}) AS f "
         "JOIN search_documents AS d ON d.id = f.id "
-        "ORDER BY f.rank, f.id DESC"
+        "ORDER BY f.rank, f.id DESC LIMIT :limit OFFSET :offset"
     )
     rows = conn.execute(
         text(sql).columns(published_at=UTCDateTime()),
-        {"match": fts5_query(terms), "lang": lang, "limit": limit, "offset": offset},
+        {
+            "match": fts5_query(terms),
+            "lang": lang,
+            "window": limit + offset,
+            "limit": limit,
+            "offset": offset,
+        },
     )
     return _hits(rows)
 
 
 def _search_pg(conn: Connection, lang: str, terms: list[str], limit: int, offset: int) -> list[Hit]:
-    # The regconfig is a literal from PG_CONFIGS (never user text). The candidates are
-    # the newest PG_CANDIDATES matches, found through the language's partial GIN index
-    # without reading any text; only they are ranked (ts_rank on the stored tsv).
-    cfg = pg_config(lang)
-    tsquery = f"plainto_tsquery('{cfg}'::regconfig, :q)"
-    where = "lang = :lang"
-    if lang not in PG_CONFIGS:
-        listed = ", ".join(f"'{code}'" for code in PG_CONFIGS)
-        where += f" AND lang NOT IN ({listed})"  # matches the partial index of the others
+    # One arm per partial GIN index (one per site language, one for all others), each
+    # with the tsquery in its language's configuration (a literal from PG_CONFIGS, never
+    # user text). An arm's candidates are its newest PG_CANDIDATES matches, found through
+    # the index without reading any text; only they are ranked (ts_rank on the stored tsv).
+    listed = ", ".join(f"'{code}'" for code in PG_CONFIGS)
+    groups = [(f"s.lang = '{code}'", cfg) for code, cfg in PG_CONFIGS.items()]
+    groups.append((f"s.lang NOT IN ({listed})", "simple"))
+    arms = []
+    for where, cfg in groups:
+        tsquery = f"plainto_tsquery('{cfg}'::regconfig, :q)"
+        arms.append(
+            "SELECT c.id, ts_rank(d.tsv, " + tsquery + ") AS score "  # noqa: S608
+            "FROM (SELECT s.id FROM search_documents AS s "
+            f"WHERE {where} AND s.tsv @@ {tsquery} AND {_SHOWN_IN_LANG.format(hint='')} "
+            "ORDER BY s.published_at DESC NULLS LAST, s.id DESC LIMIT :candidates) AS c "
+            "JOIN search_documents AS d ON d.id = c.id"
+        )
     sql = (
         "SELECT d.article_id, d.lang, d.kind, d.title, d.published_at "  # noqa: S608
-        "FROM (SELECT id FROM search_documents "
-        f"WHERE {where} AND tsv @@ {tsquery} "
-        "ORDER BY published_at DESC NULLS LAST, id DESC LIMIT :candidates) AS c "
-        "JOIN search_documents AS d ON d.id = c.id "
-        f"ORDER BY ts_rank(d.tsv, {tsquery}) DESC, d.published_at DESC NULLS LAST, d.id DESC "
+        f"FROM ({' UNION ALL '.join(arms)}) AS r "
+        "JOIN search_documents AS d ON d.id = r.id "
+        "ORDER BY r.score DESC, d.published_at DESC NULLS LAST, d.id DESC "
         "LIMIT :limit OFFSET :offset"
     )
     rows = conn.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,34 @@ MAX_URL_LENGTH = 2048
 """Longest source URL accepted; longer ones are refused, not cut."""
 MAX_NAME_LENGTH = 200
 """Longest source name accepted."""
+
+
+# Words a feed or sitemap URL is made of that name the format or the section, not the outlet.
+_FORMAT_WORDS = frozenset(
+    {"feed", "feeds", "rss", "atom", "xml", "sitemap", "index", "opml", "news"}
+)
+_PATH_WORD = re.compile(r"[^\W\d_]+")
+
+
+def default_name(url: str) -> str:
+    """The name of a source added without one: its host name, unless that is an address.
+
+    An outlet shown as "127.0.0.1" tells a reader nothing (a local newsroom, a test
+    server): there the first words of the path stand in ("/harbour-courier/feed.xml"
+    is "Harbour Courier"), and the address only when the path has none.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost" and not host.endswith(".localhost"):
+            return host
+    for segment in parts.path.split("/"):
+        words = _PATH_WORD.findall(segment.rsplit(".", 1)[0] if "." in segment else segment)
+        if words and not {word.lower() for word in words} <= _FORMAT_WORDS:
+            return " ".join(word.capitalize() for word in words)[:MAX_NAME_LENGTH]
+    return host
 
 
 def _refuse_unprintable(what: str, value: str) -> None:
@@ -130,7 +160,7 @@ def add_source(
     values = {
         "kind": kind.value,
         "url": url,
-        "name": name or (urlsplit(url).hostname or url),
+        "name": name or default_name(url),
         "language": language,
         "enabled": enabled,
         "conditional_get": conditional_get,

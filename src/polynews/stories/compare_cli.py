@@ -13,13 +13,17 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from polynews.errors import ConfigError
-from polynews.stories.embedder_e5 import E5Embedder
-from polynews.stories.similarity import StoryLinker, StoryText
+
+if TYPE_CHECKING:
+    from polynews.stories.similarity import StoryLinker, StoryText
+
+# The embedder and the linker (numpy, the model runtime) are imported when a pair is read:
+# this group is mounted on every ``polynews`` command.
 
 app = typer.Typer(help="Stories: compare articles across outlets and languages.")
 
@@ -35,6 +39,8 @@ class PairError(ValueError):
 
 def parse_article(raw: Any, where: str) -> StoryText:
     """A :class:`StoryText` from one side of a pair; PairError says what is missing."""
+    from polynews.stories.similarity import StoryText
+
     if not isinstance(raw, dict):
         raise PairError(f"{where}: expected an object with language, title and text")
     fields: dict[str, str] = {}
@@ -112,6 +118,9 @@ def compare_cmd(
     ] = 64,
 ) -> None:
     """Read pairs as JSON lines on stdin; write {"id", "score", "same_story"} per line."""
+    from polynews.stories.embedder_e5 import E5Embedder
+    from polynews.stories.similarity import StoryLinker
+
     try:
         linker = StoryLinker(E5Embedder(threads=threads))
         run(linker, sys.stdin, sys.stdout, batch_size=batch)

@@ -1,0 +1,394 @@
+"""Page furniture: what surrounds an article's body, found and removed before extraction.
+
+What trafilatura would delete anyway (navigation, footers, asides, the head) goes first,
+in one pass. Comment threads, subscription boxes, tag lists, kickers, bylines and
+related-article boxes go by the words of their class and id (in the languages the sites
+we follow use), each kind within a size limit so that content borrowing the name stays;
+a paywall mark among the article's own paragraphs is body text, not a box. Layout tables
+become plain blocks, and a body cut into same-class chunks becomes one container. After
+extraction, the headline, kicker, byline and dateline trafilatura keeps at the body's top
+are trimmed, as the title, author and date are shown on their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import lxml.etree  # type: ignore[import-untyped]  # lxml ships no type hints
+import lxml.html  # type: ignore[import-untyped]
+from trafilatura.settings import MANUALLY_CLEANED
+
+Furniture = list[tuple[lxml.html.HtmlElement, str]]
+"""Elements whose class or id names a kind of page furniture, with that kind."""
+
+# Where a headline, kicker and byline can sit at the top of the body, and their sizes.
+_TOP_LINES = 4
+
+
+_MAX_KICKER_WORDS = 6
+
+
+_MAX_BYLINE_WORDS = 12
+
+
+# A dateline: a year, a numeric date or a time of day, and at most a month and a zone.
+_DATE_TOKEN = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b|\b\d{1,2}:\d\d\b")
+
+
+_MAX_DATELINE_WORDS = 8
+
+
+_MAX_DATELINE_LETTERS = 3
+
+
+_SENTENCE_ENDS = (".", "!", "?", "…", ":", '"', "»", "”", "“")
+
+
+# What trafilatura deletes with its whole content before it looks for the body (its
+# MANUALLY_CLEANED list), but for the elements it may keep: a form holding most of the
+# text, a figure holding a table, math it salvages as text. Half the elements of a typical
+# news page sit in these (navigation, footers, asides, the head, icons); deleting them
+# once, here, spares trafilatura's copies and regular-expression XPaths from reading them.
+_DISCARDED_TAGS = tuple(tag for tag in MANUALLY_CLEANED if tag not in ("form", "figure", "math"))
+
+
+def strip_discarded(tree: lxml.html.HtmlElement) -> None:
+    """Delete the elements trafilatura would delete anyway (their tails stay).
+
+    As trafilatura does in recall mode, a page whose every paragraph sits in such an
+    element keeps them all.
+    """
+    paragraphs = iter(tree.iter("p"))
+    first = next(paragraphs, None)
+    if first is not None and all(
+        next(p.iterancestors(*_DISCARDED_TAGS), None) is not None
+        for p in itertools.chain((first,), paragraphs)
+    ):
+        return
+    lxml.etree.strip_elements(tree, *_DISCARDED_TAGS, with_tail=False)
+
+
+# Elements whose content the HTML parser keeps as raw text, real tags included. Once they
+# are gone every text node left is text the page meant as text (which may quote markup,
+# escaped in the source: that is content, and it is escaped again on output).
+_RAW_TEXT_TAGS = (
+    "script", "style", "textarea", "xmp", "plaintext", "noembed", "noframes", "iframe", "title",
+)  # fmt: skip
+
+
+_TABLE_PARTS = frozenset({"tbody", "thead", "tfoot", "tr", "td", "th", "caption", "colgroup"})
+
+
+# A table holding headings, other tables or cells of several paragraphs lays a page out;
+# read as a data table, its whole content would come out as one glued row.
+_LAYOUT_TABLE = lxml.etree.XPath(
+    "boolean(.//table or .//h1 or .//h2 or .//h3 or .//article"
+    " or .//*[self::td or self::th][count(.//p) > 1])"
+)
+
+
+_HINTED = lxml.etree.XPath("//*[@class or @id]")
+
+
+_HINT_WORD = re.compile(r"[a-z0-9]+")
+
+
+# Page furniture by the words of its class and id, in the languages the demo's outlets
+# (and most of the web) name them in. Substrings for the unambiguous stems, whole words
+# for short ones ("tag" is inside "stage", "autor" inside "autorun").
+_COMMENTS_HINT = re.compile(r"comment(?!ary)|comentari|kommentar|komentar|reactions|opiniones")
+
+
+_PROMO_HINT = re.compile(r"subscri|abonn|abbona|suscri|newsletter|peredplat|podpisk")
+
+
+# Marks of gated text: on a box with a form or button it is the wall's prompt, but several
+# large publishers put it on the article's own paragraphs (what lies behind the wall).
+_GATE_HINT = re.compile(r"paywall|paid-?content|premium-?content|bezahl")
+
+
+# Related-article boxes; dropped only when mostly links, as "read more" also names bodies.
+_RELATED_HINT = re.compile(
+    r"related|relacionad|correlat|leer-?mas|lea-?tambien|voir-?aussi|lire-?aussi"
+    r"|leggi-?anche|mehr-?zum-?thema|see-?also|read-?more|more-?stories"
+)
+
+
+_CONTAINER_WORDS = frozenset(
+    {"list", "box", "wrap", "wrapper", "container", "block", "area", "links", "line", "cloud"}
+)
+
+
+_FOOTER_WORDS = frozenset({"footer", "pie", "piede", "pied", "fuss", "fusszeile", "podval"})
+
+
+_TAG_WORDS = frozenset(
+    {"tag", "tags", "taglist", "keywords", "schlagworte", "stichworte", "etiquetas", "etichette"}
+)
+
+
+_KICKER_WORDS = frozenset(
+    {"kicker", "occhiello", "dachzeile", "overline", "eyebrow", "surtitre", "antetitulo"}
+)
+
+
+_BYLINE_WORDS = frozenset(
+    {
+        "byline", "author", "authors", "autore", "autori", "autor", "autoren", "auteur",
+        "auteurs", "autorenzeile", "verfasser", "avtor", "firma", "signature",
+    }
+)  # fmt: skip
+
+
+# Any of the above, as a quick first test: most class and id values name none of them.
+_ANY_HINT = re.compile(
+    "|".join(
+        (
+            _COMMENTS_HINT.pattern,
+            _PROMO_HINT.pattern,
+            _GATE_HINT.pattern,
+            _RELATED_HINT.pattern,
+            *sorted(_FOOTER_WORDS | _TAG_WORDS | _KICKER_WORDS | _BYLINE_WORDS),
+        )
+    )
+)
+
+
+# Most words each kind of box holds; a longer element is content that borrowed the name.
+_MAX_WORDS = {"promo": 80, "gate": 80, "tags": 40, "kicker": 8, "byline": 25, "footer": 80}
+
+
+# Share of a related box's text that is link text.
+_MIN_RELATED_LINK_SHARE = 0.5
+
+
+# An element holding the headline or this share of the page's text is the article's
+# wrapper, whatever its class says ("post comments-open").
+_MAX_PRUNED_SHARE = 0.5
+
+
+_HAS_HEADLINE = lxml.etree.XPath("boolean(.//h1)")
+
+
+_HAS_CONTROL = lxml.etree.XPath(
+    "boolean(descendant-or-self::*[self::form or self::button or self::input or self::select])"
+)
+
+
+# A paragraph of the article: a sentence at least.
+_MIN_BODY_PARAGRAPH_WORDS = 12
+
+
+# A body chunk holds at least this many such paragraphs (a caption or a quote holds one).
+_MIN_CHUNK_PARAGRAPHS = 2
+
+
+# A javascript: link around a sentence or more is text with a click handler, not a link.
+_MIN_LINKED_TEXT_WORDS = 8
+
+
+# Browsers ignore case and strip tabs and line breaks in a URL's scheme; so does this.
+_SCRIPT_LINKS = lxml.etree.XPath(
+    "//a[starts-with(translate(@href, 'JAVSCRIPT \t\r\n', 'javscript'), 'javascript:')]"
+)
+
+
+def find_furniture(tree: lxml.html.HtmlElement) -> Furniture:
+    """Every element whose class or id names a kind of page furniture, with that kind."""
+    kinds: dict[str, str | None] = {}  # pages repeat the same class values many times
+    found = []
+    for element in _HINTED(tree):
+        hint = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if hint not in kinds:
+            kinds[hint] = _furniture_kind(hint) if _ANY_HINT.search(hint) else None
+        kind = kinds[hint]
+        if kind is not None:
+            found.append((element, kind))
+    return found
+
+
+def prune(tree: lxml.html.HtmlElement, furniture: Furniture) -> None:
+    """Prepare the tree for trafilatura, in place: what it should read, and as what.
+
+    Raw-text elements go; layout tables become plain blocks; comment threads, in-article
+    subscription boxes, tag lists, kickers and bylines go by their class and id words;
+    long javascript: links become the text they wrap.
+    """
+    lxml.etree.strip_elements(tree, *_RAW_TEXT_TAGS, with_tail=False)
+    for table in list(tree.iter("table")):
+        if (table.get("role") or "").lower() in ("presentation", "none") or _LAYOUT_TABLE(table):
+            _untable(table)
+    page_chars = 0
+    for element, kind in furniture:
+        if element.getparent() is None or element.tag in ("html", "body"):
+            continue
+        text = element.text_content()
+        if kind == "related" and _linked_chars(element) < _MIN_RELATED_LINK_SHARE * len(text):
+            continue
+        if kind == "gate" and _in_body(element):
+            continue
+        limit = _MAX_WORDS.get(kind)
+        if limit is not None and len(text.split()) > limit:
+            continue
+        if limit is None:
+            page_chars = page_chars or len(tree.text_content())
+            if len(text) > _MAX_PRUNED_SHARE * page_chars or _HAS_HEADLINE(element):
+                continue
+        element.drop_tree()
+    for link in _SCRIPT_LINKS(tree):
+        if len(link.text_content().split()) >= _MIN_LINKED_TEXT_WORDS:
+            link.drop_tag()
+    _join_chunks(tree)
+
+
+def _join_chunks(tree: lxml.html.HtmlElement) -> None:
+    """Make one container of an article body the page splits into same-class chunks.
+
+    Some layouts cut the body into several containers of one class, with an advert or a
+    quote between them; trafilatura reads the first container that looks like a body,
+    that is the first chunk. The chunks' nearest common ancestor takes their class (and
+    they lose it), so the whole body is read, in page order.
+    """
+    counts: dict[lxml.html.HtmlElement, int] = {}
+    for paragraph in tree.iter("p"):
+        parent = paragraph.getparent()
+        if parent is None or parent.tag not in ("div", "section") or not parent.get("class"):
+            continue
+        if len(paragraph.text_content().split()) >= _MIN_BODY_PARAGRAPH_WORDS:
+            counts[parent] = counts.get(parent, 0) + 1
+    groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = {}
+    for element, count in counts.items():
+        if count >= _MIN_CHUNK_PARAGRAPHS:
+            groups.setdefault((element.tag, element.get("class") or ""), []).append(element)
+    for (_tag, name), chunks in groups.items():
+        if len(chunks) < 2:
+            continue
+        lines = [[chunk, *chunk.iterancestors()] for chunk in chunks]
+        shared = set(lines[1]).intersection(*lines[2:])
+        common = next((node for node in lines[0] if node in shared), None)
+        if common is None or common in chunks or common.tag in ("html", "body"):
+            continue  # nested chunks, or a whole page of them (an index)
+        common.set("class", name)
+        for chunk in chunks:
+            del chunk.attrib["class"]
+
+
+def _in_body(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element sits among the article's paragraphs and asks nothing of the reader.
+
+    A paragraph of a sentence or more next to it (before or after) places it in the body;
+    a form, a button or an input makes it a prompt, wherever it is.
+    """
+    if _HAS_CONTROL(element):
+        return False
+    neighbours = (element.getprevious(), element.getnext())
+    return any(
+        node is not None
+        and node.tag == "p"
+        and len(node.text_content().split()) >= _MIN_BODY_PARAGRAPH_WORDS
+        for node in neighbours
+    )
+
+
+def _untable(table: lxml.html.HtmlElement) -> None:
+    """Turn a layout table and its rows and cells (not nested tables) into divs."""
+    stack = [table]
+    while stack:
+        element = stack.pop()
+        element.tag = "div"
+        stack.extend(child for child in element if child.tag in _TABLE_PARTS)
+
+
+def _linked_chars(element: lxml.html.HtmlElement) -> int:
+    return sum(len(link.text_content()) for link in element.iter("a"))
+
+
+def _hint_name(token: str) -> str:
+    """What one class or id token names: its last word, before any container word.
+
+    "entry-tags" and "tags-list" name tags; "tag-economy" (a WordPress post class) names
+    a topic, and "author-1" a number.
+    """
+    words = _HINT_WORD.findall(token)
+    while len(words) > 1 and words[-1] in _CONTAINER_WORDS:
+        words.pop()
+    return words[-1] if words else ""
+
+
+def _furniture_kind(hint: str) -> str | None:
+    """Which kind of page furniture a (lower-cased) class and id value names, if any."""
+    if _COMMENTS_HINT.search(hint):
+        return "comments"
+    if _PROMO_HINT.search(hint):
+        return "promo"
+    if _GATE_HINT.search(hint):
+        return "gate"
+    if _RELATED_HINT.search(hint):
+        return "related"
+    named = {_hint_name(token) for token in hint.split()}
+    if named & _FOOTER_WORDS:
+        return "footer"
+    if named & _TAG_WORDS:
+        return "tags"
+    if named & _KICKER_WORDS:
+        return "kicker"
+    if named & _BYLINE_WORDS:
+        return "byline"
+    return None
+
+
+def is_dateline(line: str) -> bool:
+    """A line that is only a date or time ("October 12, 2017", "20.11.2019 - 11:28")."""
+    words = line.split()
+    if len(words) > _MAX_DATELINE_WORDS or not _DATE_TOKEN.search(line):
+        return False
+    return sum(1 for word in words if any(ch.isalpha() for ch in word)) <= _MAX_DATELINE_LETTERS
+
+
+def trim_furniture(paragraphs: list[str], headlines: set[str], author: str | None) -> list[str]:
+    """Drop the headline, a kicker above it and a byline below it from the body's top.
+
+    trafilatura keeps those when they sit in the article's container; the title and
+    author are shown on their own.
+    """
+    top = paragraphs[:_TOP_LINES]
+    longest = max(map(len, headlines), default=0)
+    # A line much longer than every headline cannot squash into one: skip the work.
+    heads = [
+        i for i, line in enumerate(top) if len(line) < 2 * longest and squash(line) in headlines
+    ]
+    dropped: set[int] = set(heads)
+    start = heads[-1] + 1 if heads else 0
+    # Short lines above the headline are its kicker ("Politics", "Cronaca").
+    if heads and all(len(line.split()) <= _MAX_KICKER_WORDS for line in top[: heads[-1]]):
+        dropped.update(range(start))
+    name = squash(author) if author else ""
+    for i in range(start, min(start + _TOP_LINES, len(paragraphs))):
+        line = paragraphs[i]
+        if i in dropped:
+            continue
+        if len(line.split()) > _MAX_BYLINE_WORDS:
+            break
+        # "di Francesca Lodi", "Tomás Iglesias - 31.10.2025": not a sentence naming them.
+        byline = bool(name) and name in squash(line) and not line.endswith(_SENTENCE_ENDS)
+        if byline or is_dateline(line):
+            dropped.add(i)
+    kept = [line for i, line in enumerate(paragraphs) if i not in dropped]
+    return kept or paragraphs
+
+
+def squash(text: str) -> str:
+    """The letters and digits of ``text``, lower-cased: how headlines and names compare."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+__all__ = [
+    "Furniture",
+    "find_furniture",
+    "is_dateline",
+    "prune",
+    "squash",
+    "strip_discarded",
+    "trim_furniture",
+]
