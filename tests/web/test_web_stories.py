@@ -28,7 +28,7 @@ from tests.web.story_seed import (
 )
 
 from polynews.config import Settings
-from polynews.export import export_site
+from polynews.web.export import export_site
 from polynews.store.story_views import StoryStats
 from polynews.web import create_app
 from polynews.web.i18n import UI
