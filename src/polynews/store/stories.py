@@ -17,8 +17,10 @@ Rules kept here, so that every writer follows them:
 - **outlets** are counted by the member's outlet name (``articles.outlet``), falling
   back to the name of the source it came from;
 - a **merged** story keeps its row, with ``merged_into`` set and no members (its
-  aggregates are zero); a story merged into it is redirected to the same target, so
-  every redirect is one hop (:func:`resolve` still follows longer chains).
+  aggregates are zero) but its last headline, so that its old address (whose slug
+  came from that headline) can still be named, as the static export does; a story
+  merged into it is redirected to the same target, so every redirect is one hop
+  (:func:`resolve` still follows longer chains).
 """
 
 from __future__ import annotations
@@ -295,6 +297,9 @@ def merge(conn: Connection, into: int, other: int) -> None:
     if into == other:
         raise ValueError(f"cannot merge story {into} into itself")
     now = utcnow()
+    former = conn.execute(
+        select(stories.c.headline_article_id).where(stories.c.id == other)
+    ).scalar()
     conn.execute(
         update(story_articles).where(story_articles.c.story_id == other).values(story_id=into)
     )
@@ -306,6 +311,7 @@ def merge(conn: Connection, into: int, other: int) -> None:
     conn.execute(update(stories).where(stories.c.id == other).values(merged_into=into))
     recompute(conn, into)
     recompute(conn, other)
+    conn.execute(update(stories).where(stories.c.id == other).values(headline_article_id=former))
 
 
 def recompute(conn: Connection, story_id: int) -> None:

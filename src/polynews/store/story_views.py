@@ -361,9 +361,49 @@ def texts(conn: Connection, article_ids: list[int], lang: str) -> dict[int, Arti
     }
 
 
+def live(conn: Connection) -> list[StoryStats]:
+    """Every surviving story with a published member, the latest first (export, sitemaps)."""
+    return recent(conn, limit=MAX_ID)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A merged story id, the surviving story it leads to, and its former headline."""
+
+    id: int
+    target: int
+    former_headline: int | None
+
+
+def redirects(conn: Connection) -> list[Redirect]:
+    """Every merged story id whose chain leads to a surviving story (export), by id.
+
+    The chain is followed as :func:`polynews.store.stories.resolve` follows it, at most
+    ``MAX_REDIRECTS`` hops; a broken chain (a cycle) is left out.
+    """
+    rows = conn.execute(
+        select(stories.c.id, stories.c.merged_into, stories.c.headline_article_id).order_by(
+            stories.c.id
+        )
+    ).all()
+    into = {int(r.id): r.merged_into for r in rows}
+    out = []
+    for r in rows:
+        if r.merged_into is None:
+            continue
+        current: int | None = int(r.merged_into)
+        for _ in range(story_store.MAX_REDIRECTS):
+            if current is None or current not in into or into[current] is None:
+                break
+            current = int(into[current])
+        if current is not None and current in into and into[current] is None:
+            out.append(Redirect(int(r.id), current, r.headline_article_id))
+    return out
+
+
 def all_ids(conn: Connection) -> list[int]:
     """Every surviving story with a published member, the latest first (export)."""
-    return [s.id for s in recent(conn, limit=MAX_ID)]
+    return [s.id for s in live(conn)]
 
 
 def version(conn: Connection) -> tuple[str, datetime | None]:
