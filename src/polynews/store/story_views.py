@@ -3,8 +3,9 @@
 Only published articles count: a story's figures (articles, outlets, languages, first
 and latest report) are computed here from its published members, not read from the
 denormalised columns of ``stories``, so the home page, the story page, the feeds and
-the API always agree with the member list they show. Outlets are counted by the name a
-reader sees (the page's outlet, else the source's name). A merged story keeps its row
+the API always agree with the member list they show. Outlets are counted and named by
+one rule, :func:`polynews.store.stories.outlet_name` (the page's outlet, else the
+source's name), the same the article page names its outlet by. A merged story keeps its row
 with ``merged_into`` set; :func:`resolve` follows that chain to the surviving story.
 """
 
@@ -106,10 +107,6 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _outlet() -> Any:
-    return func.coalesce(articles.c.outlet, sources.c.name, "")
-
-
 def _published_members() -> Any:
     return story_articles.join(articles, articles.c.id == story_articles.c.article_id).outerjoin(
         sources, sources.c.id == articles.c.source_id
@@ -134,7 +131,7 @@ def _stats_query(min_articles: int) -> Any:
         select(
             story_articles.c.story_id.label("id"),
             n.label("n"),
-            func.count(func.distinct(_outlet())).label("outlets"),
+            func.count(func.distinct(story_store.outlet_name())).label("outlets"),
             func.count(func.distinct(articles.c.language)).label("languages"),
             func.min(story_store.article_time()).label("first_at"),
             func.max(story_store.article_time()).label("last_at"),
@@ -208,7 +205,7 @@ def members(conn: Connection, story_ids: list[int]) -> dict[int, list[Member]]:
             articles.c.source_id,
             articles.c.language,
             story_store.article_time().label("at"),
-            _outlet().label("outlet_name"),
+            story_store.outlet_name().label("outlet_name"),
         )
         .select_from(_published_members())
         .where(story_articles.c.story_id.in_(story_ids), articles.c.status == READY)
