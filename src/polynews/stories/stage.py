@@ -380,6 +380,9 @@ def publish_claims(
     ready). A failure is the article's alone: the claims are rolled back to a savepoint,
     the failure is recorded through ``record`` (an event of stage ``claims``) or logged,
     and the article is published without claims. Returns how many claims were stored.
+
+    Call it after the article's status update in the same transaction, as the dedup stage
+    does: on SQLite the savepoint then nests inside the transaction that update opened.
     """
     text = claim_store.claim_source(conn, article_id)
     if text is None:
