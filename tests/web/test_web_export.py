@@ -14,7 +14,7 @@ from tests.web.conftest import SCRIPT_MARKERS, Seeded, assert_summaries_are_text
 
 from polynews.config import Settings
 from polynews.errors import ConfigError
-from polynews.export import export_site
+from polynews.web.export import export_site
 
 HREF = re.compile(r'(?:href|src)="([^"]*)"')
 

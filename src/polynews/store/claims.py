@@ -1,8 +1,10 @@
 """Queries on ``claims``: the attributed statements of an article's original text.
 
-Written by the story stage (:mod:`polynews.stories.stage`) in the same transaction as
-the article's story membership; an article's claims are always replaced as a whole,
-never added to, so processing an article again cannot duplicate them.
+Claims are a property of the article, not of its story: they are written when the
+article is published (:func:`polynews.stories.stage.publish_claims`, in the
+publishing transaction), whether stories are on or off, and by the story stage for an
+article that has none yet. An article's claims are always replaced as a whole, never
+added to, so processing an article again cannot duplicate them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,42 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from polynews.store.schema import articles
 from polynews.store.schema_stories import claims
 from polynews.store.sources import utcnow
+
+
+@dataclass(frozen=True)
+class ClaimSource:
+    """What claims are extracted from: an article's language and original paragraphs."""
+
+    article_id: int
+    source_id: int | None
+    language: str | None
+    paragraphs: list[str]
+
+
+def claim_source(conn: Connection, article_id: int) -> ClaimSource | None:
+    """The article's language and original paragraphs (a damaged list reads as none)."""
+    row = conn.execute(
+        select(articles.c.source_id, articles.c.language, articles.c.paragraphs).where(
+            articles.c.id == article_id
+        )
+    ).first()
+    if row is None:
+        return None
+    try:
+        items = json.loads(row.paragraphs or "[]")
+    except ValueError:
+        items = []
+    paragraphs = [p for p in items if isinstance(p, str)] if isinstance(items, list) else []
+    return ClaimSource(article_id, row.source_id, row.language, paragraphs)
+
+
+def has_claims(conn: Connection, article_id: int) -> bool:
+    """Whether the article has stored claims."""
+    found = conn.execute(select(claims.c.id).where(claims.c.article_id == article_id).limit(1))
+    return found.first() is not None
 
 
 @dataclass(frozen=True)

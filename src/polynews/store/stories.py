@@ -14,11 +14,14 @@ Rules kept here, so that every writer follows them:
   all use it;
 - the **headline** is the earliest member by that time (the first report), ties going
   to the lowest article id: it changes only when an earlier report joins;
-- **outlets** are counted by the member's outlet name (``articles.outlet``), falling
-  back to the name of the source it came from;
+- **outlets** are counted by :func:`outlet_name`, the one rule every page, feed and
+  the API name an article's outlet by: the page's outlet, else (when the page named
+  none, or only blanks) the name of the source it came from;
 - a **merged** story keeps its row, with ``merged_into`` set and no members (its
-  aggregates are zero); a story merged into it is redirected to the same target, so
-  every redirect is one hop (:func:`resolve` still follows longer chains).
+  aggregates are zero) but its last headline, so that its old address (whose slug
+  came from that headline) can still be named, as the static export does; a story
+  merged into it is redirected to the same target, so every redirect is one hop
+  (:func:`resolve` still follows longer chains).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Text,
     delete,
     func,
     insert,
@@ -55,6 +59,18 @@ MAX_REDIRECTS = 32
 def article_time() -> ColumnElement[Any]:
     """An article's time: when it was published, else when it was discovered."""
     return func.coalesce(articles.c.published_at, articles.c.discovered_at, type_=UTCDateTime())
+
+
+def outlet_name() -> ColumnElement[Any]:
+    """An article's outlet as readers see it and as stories count it; needs ``sources`` joined.
+
+    The outlet the page named (``articles.outlet``), ignoring an empty or blank one, else
+    the name of the source it came from, else "" (the source was deleted): one unnamed
+    outlet, never NULL, so a count of distinct outlets and the names shown agree.
+    Use it with ``sources`` outer-joined on ``articles.source_id``.
+    """
+    named = func.nullif(func.trim(articles.c.outlet), "")
+    return func.coalesce(named, sources.c.name, "", type_=Text())
 
 
 @dataclass(frozen=True)
@@ -295,6 +311,9 @@ def merge(conn: Connection, into: int, other: int) -> None:
     if into == other:
         raise ValueError(f"cannot merge story {into} into itself")
     now = utcnow()
+    former = conn.execute(
+        select(stories.c.headline_article_id).where(stories.c.id == other)
+    ).scalar()
     conn.execute(
         update(story_articles).where(story_articles.c.story_id == other).values(story_id=into)
     )
@@ -306,11 +325,12 @@ def merge(conn: Connection, into: int, other: int) -> None:
     conn.execute(update(stories).where(stories.c.id == other).values(merged_into=into))
     recompute(conn, into)
     recompute(conn, other)
+    conn.execute(update(stories).where(stories.c.id == other).values(headline_article_id=former))
 
 
 def recompute(conn: Connection, story_id: int) -> None:
     """Set a story's aggregates from its members (see the module docstring for the rules)."""
-    outlet = func.coalesce(articles.c.outlet, sources.c.name)
+    outlet = outlet_name()
     time = article_time()
     members = (
         select(story_articles.c.article_id).where(story_articles.c.story_id == story_id).subquery()

@@ -3,8 +3,9 @@
 Only published articles count: a story's figures (articles, outlets, languages, first
 and latest report) are computed here from its published members, not read from the
 denormalised columns of ``stories``, so the home page, the story page, the feeds and
-the API always agree with the member list they show. Outlets are counted by the name a
-reader sees (the page's outlet, else the source's name). A merged story keeps its row
+the API always agree with the member list they show. Outlets are counted and named by
+one rule, :func:`polynews.store.stories.outlet_name` (the page's outlet, else the
+source's name), the same the article page names its outlet by. A merged story keeps its row
 with ``merged_into`` set; :func:`resolve` follows that chain to the surviving story.
 """
 
@@ -106,10 +107,6 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _outlet() -> Any:
-    return func.coalesce(articles.c.outlet, sources.c.name, "")
-
-
 def _published_members() -> Any:
     return story_articles.join(articles, articles.c.id == story_articles.c.article_id).outerjoin(
         sources, sources.c.id == articles.c.source_id
@@ -134,7 +131,7 @@ def _stats_query(min_articles: int) -> Any:
         select(
             story_articles.c.story_id.label("id"),
             n.label("n"),
-            func.count(func.distinct(_outlet())).label("outlets"),
+            func.count(func.distinct(story_store.outlet_name())).label("outlets"),
             func.count(func.distinct(articles.c.language)).label("languages"),
             func.min(story_store.article_time()).label("first_at"),
             func.max(story_store.article_time()).label("last_at"),
@@ -208,7 +205,7 @@ def members(conn: Connection, story_ids: list[int]) -> dict[int, list[Member]]:
             articles.c.source_id,
             articles.c.language,
             story_store.article_time().label("at"),
-            _outlet().label("outlet_name"),
+            story_store.outlet_name().label("outlet_name"),
         )
         .select_from(_published_members())
         .where(story_articles.c.story_id.in_(story_ids), articles.c.status == READY)
@@ -361,9 +358,49 @@ def texts(conn: Connection, article_ids: list[int], lang: str) -> dict[int, Arti
     }
 
 
+def live(conn: Connection) -> list[StoryStats]:
+    """Every surviving story with a published member, the latest first (export, sitemaps)."""
+    return recent(conn, limit=MAX_ID)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A merged story id, the surviving story it leads to, and its former headline."""
+
+    id: int
+    target: int
+    former_headline: int | None
+
+
+def redirects(conn: Connection) -> list[Redirect]:
+    """Every merged story id whose chain leads to a surviving story (export), by id.
+
+    The chain is followed as :func:`polynews.store.stories.resolve` follows it, at most
+    ``MAX_REDIRECTS`` hops; a broken chain (a cycle) is left out.
+    """
+    rows = conn.execute(
+        select(stories.c.id, stories.c.merged_into, stories.c.headline_article_id).order_by(
+            stories.c.id
+        )
+    ).all()
+    into = {int(r.id): r.merged_into for r in rows}
+    out = []
+    for r in rows:
+        if r.merged_into is None:
+            continue
+        current: int | None = int(r.merged_into)
+        for _ in range(story_store.MAX_REDIRECTS):
+            if current is None or current not in into or into[current] is None:
+                break
+            current = int(into[current])
+        if current is not None and current in into and into[current] is None:
+            out.append(Redirect(int(r.id), current, r.headline_article_id))
+    return out
+
+
 def all_ids(conn: Connection) -> list[int]:
     """Every surviving story with a published member, the latest first (export)."""
-    return [s.id for s in recent(conn, limit=MAX_ID)]
+    return [s.id for s in live(conn)]
 
 
 def version(conn: Connection) -> tuple[str, datetime | None]:

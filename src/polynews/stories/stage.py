@@ -17,9 +17,11 @@ pass. For every published article that is in no story yet, earliest first:
 4. **Merge.** When members of several stories match, they are one event: the
    younger stories are merged into the oldest (first report, then id) and the article
    joins it. The old ids redirect (``stories.merged_into``); nothing is ever split.
-5. **Claims.** The attributed statements of the article's original paragraphs, in its
-   language when the extractor knows it, are stored with it (position = paragraph
-   index), replacing any earlier ones.
+5. **Claims.** Claims belong to the article and are normally stored as it is
+   published (:func:`publish_claims`, stories on or off). An article that reaches the
+   stage without stored claims (published before that, or the extractor found none)
+   gets them here, by the same function pair (:func:`article_claims`, then
+   :func:`polynews.store.claims.save_claims`), in its membership's transaction.
 
 The membership, merges and claims of one article are one transaction, so an article
 is either done or untouched. Given the same articles in the same order, the stage
@@ -38,9 +40,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from polynews.store import claims as claim_store
 from polynews.store import stories as store
@@ -294,12 +297,14 @@ class StoryStage:
         self, article: StoryArticle, best: dict[int, float], counts: StageCounts
     ) -> tuple[int, list[int]] | None:
         """Write the article's membership (merging stories) and claims; None if that failed."""
-        found: list[ClaimRecord] | None
+        found: list[ClaimRecord] | None = None
         try:
-            found = article_claims(article.language, article.paragraphs)
+            with self.engine.connect() as conn:
+                stored = claim_store.has_claims(conn, article.id)
+            if not stored:  # else they were stored as it was published: left as they are
+                found = article_claims(article.language, article.paragraphs)
         except Exception as exc:  # the claims fail alone: the article still joins
             self._fail("claims", article.id, exc)
-            found = None
         try:
             placed = self._write(article, best, found)
         except Exception as first:
@@ -346,6 +351,74 @@ class StoryStage:
             if found is not None:
                 claim_store.save_claims(conn, article.id, article.language or "und", found)
         return story, merged
+
+
+class ClaimFailureRecorder(Protocol):
+    """Records a failure of one article's claims in the caller's transaction (the
+    pipeline's ``_record``); it may raise, the caller contains it."""
+
+    def __call__(
+        self,
+        stage: str,
+        error: BaseException,
+        *,
+        source_id: int | None,
+        url: str | None,
+        article_id: int | None = None,
+        conn: Connection | None = None,
+    ) -> None:
+        """Record ``error`` of ``stage`` against the article (and its source) on ``conn``."""
+
+
+def publish_claims(
+    conn: Connection, article_id: int, record: ClaimFailureRecorder | None = None
+) -> int:
+    """Extract and store an article's claims as it is published, in that transaction.
+
+    Claims are a property of the article, so they are extracted whenever it is published,
+    with stories on or off (the dedup stage calls this right after marking the article
+    ready). A failure is the article's alone: the claims are rolled back to a savepoint,
+    the failure is recorded through ``record`` (an event of stage ``claims``) or logged,
+    and the article is published without claims. Returns how many claims were stored.
+
+    Call it after the article's status update in the same transaction, as the dedup stage
+    does: on SQLite the savepoint then nests inside the transaction that update opened.
+    """
+    text = claim_store.claim_source(conn, article_id)
+    if text is None:
+        return 0
+    try:
+        found = article_claims(text.language, text.paragraphs)
+        with conn.begin_nested():
+            return claim_store.save_claims(conn, article_id, text.language or "und", found)
+    except Exception as exc:  # the claims fail alone: the article is still published
+        _claims_failed(conn, text, exc, record)
+        return 0
+
+
+def _claims_failed(
+    conn: Connection,
+    text: claim_store.ClaimSource,
+    error: Exception,
+    record: ClaimFailureRecorder | None,
+) -> None:
+    if record is None:
+        log.warning("claims failed article_id=%s error=%s stage=claims", text.article_id, error)
+        return
+    try:
+        with conn.begin_nested():
+            record(
+                "claims",
+                error,
+                source_id=text.source_id,
+                url=None,
+                article_id=text.article_id,
+                conn=conn,
+            )
+    except Exception:  # recording must not stop the publication
+        log.exception(
+            "could not record a claims failure article_id=%s stage=claims", text.article_id
+        )
 
 
 def article_claims(language: str | None, paragraphs: Sequence[str]) -> list[ClaimRecord]:

@@ -18,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from polynews.errors import SourceError
 from polynews.store import search as store_search
 from polynews.store import sources as source_store
+from polynews.store import story_views
+from polynews.stories.units import unit_key
 from polynews.web import links as paths
 from polynews.web import queries
 from polynews.web.links import Links
@@ -73,6 +75,49 @@ class OriginalOut(BaseModel):
     paragraphs: list[str]
 
 
+class QuantityOut(BaseModel):
+    """A figure of a claim, as extracted: its text, value, unit and qualifier."""
+
+    text: str
+    value: float | None
+    unit: str | None
+    unit_key: str | None = Field(
+        description='The unit\'s canonical key, comparable across languages ("Tonnen", '
+        '"тонн" and "tonnes" are all "tonne"); an unknown word keeps its lower-cased form.'
+    )
+    qualifier: str | None
+
+
+def quantity_out(quantity: dict[str, Any], language: str) -> QuantityOut:
+    """A stored claim's quantity as the API gives it (anything malformed reads as null)."""
+    value = quantity.get("value")
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
+    unit = quantity.get("unit")
+    unit = unit if isinstance(unit, str) else None
+    qualifier = quantity.get("qualifier")
+    return QuantityOut(
+        text=str(quantity.get("text") or ""),
+        value=number,
+        unit=unit,
+        unit_key=unit_key(unit, language),
+        qualifier=qualifier if isinstance(qualifier, str) else None,
+    )
+
+
+class ArticleClaimOut(BaseModel):
+    """An attributed statement of the article's original text (stored as it was published)."""
+
+    position: int = Field(description="0-based paragraph of the original text.")
+    language: str = Field(description="The original text's language.")
+    sentence: str = Field(description="The sentence, in the original language.")
+    source: str | None = Field(description="Who says it; null when nobody resolvable is named.")
+    cue: str
+    content: str
+    quantities: list[QuantityOut]
+
+
 class ArticleDetail(BaseModel):
     """One article: the original and every translation, with provenance."""
 
@@ -85,6 +130,9 @@ class ArticleDetail(BaseModel):
     image: str | None
     original: OriginalOut
     translations: list[TranslationOut]
+    claims: list[ArticleClaimOut] = Field(
+        description="Attributed statements of the original text, in paragraph order."
+    )
 
 
 class SourceOut(BaseModel):
@@ -271,6 +319,7 @@ def api_routes(site: Site) -> APIRouter:
         """One article: the original text and every translation with its engine and route."""
         with site.engine.connect() as conn:
             view = queries.get_article(conn, article_id)
+            found = story_views.claims_of(conn, [view.id]) if view is not None else []
         if view is None:
             raise HTTPException(404, f"no published article {article_id}")
         base = link(request)
@@ -299,6 +348,18 @@ def api_routes(site: Site) -> APIRouter:
                     ),
                 )
                 for t in sorted(view.translations.values(), key=lambda t: t.lang)
+            ],
+            claims=[
+                ArticleClaimOut(
+                    position=c.position,
+                    language=c.language,
+                    sentence=c.sentence,
+                    source=c.source,
+                    cue=c.cue,
+                    content=c.content,
+                    quantities=[quantity_out(q, c.language) for q in c.quantities],
+                )
+                for c in found
             ],
         )
 

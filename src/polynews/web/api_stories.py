@@ -9,10 +9,15 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from polynews.store import story_views
-from polynews.stories.units import unit_key
 from polynews.web import links as paths
 from polynews.web import stories as story_pages
-from polynews.web.api import _cursor_position, _decode_cursor, _encode_cursor
+from polynews.web.api import (
+    QuantityOut,
+    _cursor_position,
+    _decode_cursor,
+    _encode_cursor,
+    quantity_out,
+)
 from polynews.web.links import Links
 from polynews.web.site import Site
 
@@ -76,19 +81,6 @@ class CoverageOut(BaseModel):
     by_language: list[LanguageCoverage]
 
 
-class QuantityOut(BaseModel):
-    """A figure of a claim, as extracted: its text, value, unit and qualifier."""
-
-    text: str
-    value: float | None
-    unit: str | None
-    unit_key: str | None = Field(
-        description='The unit\'s canonical key, comparable across languages ("Tonnen", '
-        '"тонн" and "tonnes" are all "tonne"); an unknown word keeps its lower-cased form.'
-    )
-    qualifier: str | None
-
-
 class ClaimOut(BaseModel):
     """An attributed statement from a member article's original text."""
 
@@ -140,14 +132,6 @@ class StoryDetail(StoryOut):
     coverage: CoverageOut
     claims: list[ClaimOut]
     conflicts: list[ConflictOut]
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def story_routes(site: Site) -> APIRouter:
@@ -278,16 +262,7 @@ def story_routes(site: Site) -> APIRouter:
                 source=c.row.source,
                 cue=c.row.cue,
                 content=c.row.content,
-                quantities=[
-                    QuantityOut(
-                        text=str(q.get("text") or ""),
-                        value=_number(q.get("value")),
-                        unit=_text(q.get("unit")),
-                        unit_key=unit_key(_text(q.get("unit")), c.row.language),
-                        qualifier=_text(q.get("qualifier")),
-                    )
-                    for q in c.row.quantities
-                ],
+                quantities=[quantity_out(q, c.row.language) for q in c.row.quantities],
                 text=c.text,
                 text_lang=c.text_lang,
                 translated=c.translated,

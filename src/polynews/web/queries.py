@@ -14,6 +14,7 @@ from polynews.store import story_views
 from polynews.store.schema import articles, sources
 from polynews.store.schema_translate import translations
 from polynews.store.sources import MAX_ID
+from polynews.store.stories import outlet_name
 
 READY = ArticleStatus.READY.value
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,7 +115,7 @@ def _paragraphs(raw: str | None) -> list[str]:
 
 
 def _outlet_column() -> Any:
-    return func.coalesce(articles.c.outlet, sources.c.name, "").label("outlet_name")
+    return outlet_name().label("outlet_name")
 
 
 def valid_id(value: int) -> bool:

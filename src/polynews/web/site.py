@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
 from polynews.config import Settings
 from polynews.store import story_views
 from polynews.store.schema import articles
-from polynews.web import links as paths
 from polynews.web import queries, sitemaps
 from polynews.web import stories as story_pages
 from polynews.web.feeds import FEED_SIZE, build_feed, build_story_feed
@@ -158,35 +156,10 @@ class Site:
             self.renderer, lang, link, story_pages.summaries(conn, found, lang), kind
         )
 
-    def sitemap_entries(
-        self, conn: Connection
-    ) -> list[tuple[int, str | None, dict[str, str], datetime]]:
-        """(id, language, slug per site language, last change) of every published article."""
-        titles = queries.slug_titles(conn)
-        out = []
-        for article_id, at in queries.all_ready_ids(conn):
-            found = titles.get(article_id)
-            if found is None:
-                continue
-            language, original, translated = found
-            slugs = {
-                code: paths.article_slug(translated.get(code, original), original, article_id)
-                for code in self.languages
-            }
-            out.append((article_id, language, slugs, at))
-        return out
+    def sitemap_entries(self, conn: Connection) -> list[sitemaps.SitemapPage]:
+        """Every page the sitemaps list: published articles, then story pages."""
+        return sitemaps.site_pages(conn, self.languages)
 
     def sitemap_xml(self, conn: Connection, link: Links, part: int = 0) -> bytes | None:
         """/sitemap.xml (``part`` 0) or /sitemap-N.xml; None for a part that does not exist."""
-        entries = self.sitemap_entries(conn)
-        count = sitemaps.sitemap_count(len(entries))
-        if part == 0:
-            if count == 0:
-                return sitemaps.urlset(link, self.languages, entries, with_homes=True)
-            newest = max(e[3] for e in entries)
-            return sitemaps.sitemap_index(link, count, newest)
-        if not 1 <= part <= count:
-            return None
-        size = sitemaps.ARTICLES_PER_SITEMAP
-        chunk = entries[(part - 1) * size : part * size]
-        return sitemaps.urlset(link, self.languages, chunk, with_homes=part == 1)
+        return sitemaps.document(conn, link, self.languages, part)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -128,6 +129,43 @@ def summaries(conn: Connection, found: list[StoryStats], lang: str) -> list[Stor
         if head is None or first is None or latest is None:
             continue
         out.append(StorySummary(s, head, first, latest))
+    return out
+
+
+def page_slugs(
+    conn: Connection, found: list[StoryStats], languages: Sequence[str]
+) -> dict[int, dict[str, str]]:
+    """The slug of each story's page in every language (sitemaps): its headline's title there.
+
+    The same slug the story page itself uses (:attr:`StoryView.slug`); a story without a
+    published member is left out.
+    """
+    by_story = store.members(conn, [s.id for s in found])
+    heads = {s.id: _headline_id(s, ms) for s in found if (ms := by_story.get(s.id))}
+    out: dict[int, dict[str, str]] = {story_id: {} for story_id in heads}
+    for code in languages:
+        titles = queries.titles(conn, sorted(set(heads.values())), code)
+        for story_id, head in heads.items():
+            item = titles.get(head)
+            if item is not None:
+                out[story_id][code] = story_slug(item, story_id)
+    return {i: slugs for i, slugs in out.items() if len(slugs) == len(languages)}
+
+
+def former_slugs(
+    conn: Connection, story_id: int, headline_id: int | None, languages: Sequence[str]
+) -> dict[str, str]:
+    """The slugs a merged story's page had, per language, from its last headline.
+
+    Empty when that headline is unknown or no longer published.
+    """
+    out: dict[str, str] = {}
+    if headline_id is None:
+        return out
+    for code in languages:
+        item = queries.titles(conn, [headline_id], code).get(headline_id)
+        if item is not None:
+            out[code] = story_slug(item, story_id)
     return out
 
 

@@ -3,6 +3,11 @@
 Every page becomes a directory with an ``index.html`` and links between pages are relative,
 so the export works from ``file://`` as well as under any URL; canonical links, hreflang
 alternates, feeds and sitemaps use ``base_url``. Search needs a server and is left out.
+
+A merged story's old id has no server to redirect it: its addresses (``/{lang}/s/{id}``
+and, when its last headline is known, ``/{lang}/s/{id}/{slug}`` as feeds linked it) get
+a small page that sends the reader on to the surviving story with a meta refresh, a
+canonical link and a plain link, no script needed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from polynews.errors import ConfigError
 from polynews.store import open_store, story_views
 from polynews.web import links as paths
 from polynews.web import queries, sitemaps
+from polynews.web import stories as story_pages
 from polynews.web.links import Links, export_file
 from polynews.web.render import STATIC, article_slug
 from polynews.web.site import Site
@@ -108,6 +114,7 @@ def export_site(
                     here = paths.article_path(lang, view.id, article_slug(view, lang))
                     html, _in_story = site.article_html(conn, view, lang, root.at(here))
                     write(here, html, "pages")
+            shown: dict[tuple[int, str], tuple[str, str]] = {}  # (id, lang): path, headline
             for story_id in story_views.all_ids(conn):
                 for lang in site.languages:
                     story = site.story(conn, story_id, lang)
@@ -115,6 +122,21 @@ def export_site(
                         continue
                     here = paths.story_path(lang, story.id, story.slug)
                     write(here, site.renderer.story(lang, root.at(here), story), "pages")
+                    shown[(story.id, lang)] = (here, story.headline.title)
+            for moved in story_views.redirects(conn):
+                former = story_pages.former_slugs(
+                    conn, moved.id, moved.former_headline, site.languages
+                )
+                for lang in site.languages:
+                    survivor = shown.get((moved.target, lang))
+                    if survivor is None:
+                        continue
+                    olds = [f"/{lang}/s/{moved.id}"]
+                    if lang in former:
+                        olds.append(paths.story_path(lang, moved.id, former[lang]))
+                    for here in olds:
+                        moved_page = _redirect_page(lang, root.at(here), *survivor)
+                        write(here, moved_page, "pages")
             entries = site.sitemap_entries(conn)
             count = sitemaps.sitemap_count(len(entries))
             write(
@@ -145,6 +167,21 @@ def export_site(
         report.seconds,
     )
     return report
+
+
+def _redirect_page(lang: str, link: Links, target: str, headline: str) -> str:
+    """The page left at a merged story's old address: it leads to ``target``, no script."""
+    from html import escape
+
+    href = escape(link.href(target), quote=True)
+    title = escape(headline)
+    return (
+        f'<!doctype html>\n<html lang="{escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="refresh" content="0; url={href}">\n'
+        f'<link rel="canonical" href="{escape(link.absolute(target), quote=True)}">\n'
+        f'<meta name="robots" content="noindex">\n<title>{title}</title>\n</head>\n<body>\n'
+        f'<main id="main"><p><a href="{href}">{title}</a></p></main>\n</body>\n</html>\n'
+    )
 
 
 def _root_page(site: Site, first: str) -> str:
