@@ -327,3 +327,11 @@ def test_an_archive_outside_the_data_directory_records_absolute_paths(tmp_path: 
     assert Path(location.file).is_absolute() and location.file.startswith(str(elsewhere))
     relative = RawArchive(data_dir=tmp_path / "data", archive_url="file:warcs")
     assert relative.save(page(b"rel")).file.startswith("warcs/")
+
+
+def test_the_archive_is_synced_before_the_row_commits(engine: Engine) -> None:
+    with engine.begin() as conn:
+        store.save_raw(conn, page(b"durable"))
+        writer = archive_of(conn).writer
+        assert writer._dirty  # type: ignore[attr-defined]  # written, not yet synced
+    assert not writer._dirty  # type: ignore[attr-defined]  # synced by the commit

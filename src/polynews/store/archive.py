@@ -11,8 +11,9 @@ Where records go is the ``archive_url`` setting:
   own, created exclusively and held under an exclusive ``flock`` while it writes, so
   several workers (on one machine, or sharing a directory) never write into one file;
   a file is closed and the next started past ``archive_max_file_bytes`` or at midnight
-  UTC. A record is written whole with one ``write`` and synced to disk before its
-  location is returned, so a database row never points at bytes that are not there;
+  UTC. A record is written whole before its location is returned, and the file is
+  synced to disk before the transaction holding its row commits (one fsync per
+  transaction), so a committed row never points at bytes that are not there;
   a process killed in the middle of a record leaves a cut-off tail in its own file that
   no row points at and no later writer appends to;
 * ``s3://bucket/prefix``: each page is one object (one ``.warc.gz`` of two records,
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from polynews.config import Settings
 from polynews.errors import ArchiveError, ConfigError
@@ -73,7 +74,11 @@ class ArchiveWriter(Protocol):
     """Appends records to one backend; one writer per process."""
 
     def append(self, record: bytes, trailer: bytes) -> tuple[str, int]:
-        """Store ``record`` then ``trailer`` durably; return the file and ``record``'s offset."""
+        """Store ``record`` then ``trailer``, readable by any process once this returns;
+        return the file and ``record``'s offset."""
+
+    def sync(self) -> None:
+        """Make every record appended so far durable (survive a power loss)."""
 
     def close(self) -> None:
         """Release the open file or client."""
@@ -93,6 +98,7 @@ class FileWriter:
         self._size = 0
         self._day = ""
         self._pid = 0
+        self._dirty = False
 
     @property
     def path(self) -> Path | None:
@@ -106,7 +112,6 @@ class FileWriter:
             offset = self._size
             try:
                 _write_all(fd, record + trailer)
-                os.fsync(fd)
             except OSError as exc:
                 # Part of the record may be in the file: never append after it.
                 self._abandon()
@@ -114,16 +119,35 @@ class FileWriter:
                     f"could not write to the raw archive {self.root}: {exc.strerror or exc}"
                 ) from exc
             self._size += len(record) + len(trailer)
+            self._dirty = True
             assert self._path is not None
             return f"{self._label}/{self._path.name}" if self._label else str(self._path), offset
 
+    def sync(self) -> None:
+        """Make what was appended durable (one fsync however many records came since)."""
+        with self._lock:
+            self._sync()
+
     def close(self) -> None:
-        """Close the current file (its lock goes with it)."""
+        """Close the current file, synced (its lock goes with it)."""
         with self._lock:
             if self._fd is not None and self._pid == os.getpid():
+                self._sync()
                 os.close(self._fd)
             self._fd = None
             self._path = None
+
+    def _sync(self) -> None:
+        if self._fd is None or not self._dirty or self._pid != os.getpid():
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._abandon()
+            raise ArchiveError(
+                f"could not sync the raw archive {self.root}: {exc.strerror or exc}"
+            ) from exc
+        self._dirty = False
 
     def _current(self, incoming: int) -> int:
         day = datetime.now(UTC).strftime("%Y%m%d")
@@ -135,6 +159,7 @@ class FileWriter:
         if self._fd is not None and (
             day != self._day or (self._size > 0 and self._size + incoming > self._max)
         ):
+            self._sync()
             os.close(self._fd)
             self._fd = None
         if self._fd is None:
@@ -175,6 +200,7 @@ class FileWriter:
                 os.close(fd)
                 raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
             self._fd, self._path, self._size, self._day, self._pid = fd, path, len(info), day, pid
+            self._dirty = True
             log.info("raw archive file opened path=%s", path)
             return
         raise ArchiveError(f"no free file name left in the raw archive {self.root} for today")
@@ -221,6 +247,9 @@ class S3Writer:
                 f"could not store a record in s3://{self.bucket}/{key}: {_s3_reason(exc)}"
             ) from exc
         return f"s3://{self.bucket}/{key}", 0
+
+    def sync(self) -> None:
+        """An object is durable once S3 has acknowledged it."""
 
     def close(self) -> None:
         """Nothing stays open between records."""
@@ -318,6 +347,13 @@ class RawArchive:
             data = self._read_file(location, url)
         return read_response(data, sha256=sha256, url=url, limit=self.max_record_bytes)
 
+    def sync(self) -> None:
+        """Make every record saved so far durable; called before each database commit."""
+        with self._lock:
+            writer = self._writer
+        if writer is not None:
+            writer.sync()
+
     def close(self) -> None:
         """Close the file being written, if any."""
         with self._lock:
@@ -414,8 +450,20 @@ _ARCHIVES: weakref.WeakKeyDictionary[Engine, RawArchive] = weakref.WeakKeyDictio
 
 
 def bind_archive(engine: Engine, archive: RawArchive) -> None:
-    """Make ``archive`` the raw archive of the database behind ``engine``."""
+    """Make ``archive`` the raw archive of the database behind ``engine``.
+
+    Before each commit on ``engine`` the archive is synced, so a committed row never
+    outlives the record it points at (one fsync per transaction, not per record).
+    """
+    if engine not in _ARCHIVES:
+        event.listen(engine, "commit", _sync_before_commit)
     _ARCHIVES[engine] = archive
+
+
+def _sync_before_commit(conn: Connection) -> None:
+    archive = _ARCHIVES.get(conn.engine)
+    if archive is not None:
+        archive.sync()
 
 
 def archive_of(bind: Connection | Engine) -> RawArchive:

@@ -47,7 +47,7 @@ HEADER_ROOM = 1 << 20
 def response_record(result: FetchResult) -> tuple[bytes, bytes]:
     """The gzip-compressed response record of ``result`` and its metadata record."""
     out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    writer = WARCWriter(out, gzip=False, warc_version="1.1")
     http_headers = StatusAndHeaders(
         f"{result.status} {httpx.codes.get_reason_phrase(result.status) or 'Unknown'}",
         _archived_headers(result),
@@ -72,7 +72,7 @@ def response_record(result: FetchResult) -> tuple[bytes, bytes]:
         },
     )
     writer.write_record(response)
-    first = out.getvalue()
+    first = _gzip_member(out.getvalue())
     out.seek(0)
     out.truncate()
     lines = [f"requested-url: {_one_line(result.url)}"]
@@ -93,7 +93,7 @@ def response_record(result: FetchResult) -> tuple[bytes, bytes]:
         },
     )
     writer.write_record(metadata)
-    return first, out.getvalue()
+    return first, _gzip_member(out.getvalue())
 
 
 def warcinfo_record(filename: str) -> bytes:
@@ -163,6 +163,13 @@ def _archived_headers(result: FetchResult) -> list[tuple[str, str]]:
 def _one_line(text: str) -> str:
     """A header value cannot hold a line break: one in a stored value becomes a space."""
     return text.replace("\r", " ").replace("\n", " ")
+
+
+def _gzip_member(record: bytes) -> bytes:
+    """One record as its own gzip member (WARC's "record-at-a-time" compression), at
+    zlib's default level: warcio's level 9 costs twice the time for a few per cent."""
+    step = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return step.compress(record) + step.flush()
 
 
 def _record_id() -> str:
