@@ -146,6 +146,7 @@ def _move_bodies() -> None:
                         )
                         + "\n"
                     )
+                    notes.flush()  # a kill now loses at most the record being written
                 conn.execute(
                     sa.update(_raw)
                     .where(_raw.c.id == row.id)
@@ -155,7 +156,6 @@ def _move_bodies() -> None:
                         warc_length=location.length,
                     )
                 )
-            notes.flush()
             log.info(
                 "raw bodies into the archive moved=%d reused=%d skipped=%d of=%d",
                 moved,
