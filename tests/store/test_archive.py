@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, update
 from warcio.archiveiterator import ArchiveIterator
 
-from polynews.errors import ArchiveError
+from polynews.config import defaults
+from polynews.errors import ArchiveError, ConfigError
 from polynews.model import FetchResult
 from polynews.store import articles as store
 from polynews.store.archive import RawArchive, RecordLocation, archive_of
@@ -335,3 +336,25 @@ def test_the_archive_is_synced_before_the_row_commits(engine: Engine) -> None:
         writer = archive_of(conn).writer
         assert writer._dirty  # type: ignore[attr-defined]  # written, not yet synced
     assert not writer._dirty  # type: ignore[attr-defined]  # synced by the commit
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("archive_url", "ftp://bucket/x"),
+        ("archive_url", "s3://"),
+        ("archive_url", "s3://key:secret@bucket/x"),
+        ("archive_url", "/var/lib/polynews/warc"),  # a path needs file:
+        ("archive_s3_endpoint", "minio:9000"),
+        ("archive_max_file_bytes", 0),
+    ],
+)
+def test_archive_settings_are_validated(name: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=name):
+        defaults().replace(**{name: value})
+
+
+def test_archive_settings_accept_the_documented_forms() -> None:
+    for url in ("", "file:warcs", "file:/srv/warc", "s3://bucket", "s3://bucket/wire/raw"):
+        assert defaults().replace(archive_url=url).archive_url == url
+    assert defaults().replace(archive_s3_endpoint="http://127.0.0.1:9000").archive_s3_endpoint
