@@ -66,9 +66,7 @@ def response_record(result: FetchResult) -> tuple[bytes, bytes]:
             "WARC-Record-ID": record_id,
             "WARC-Date": warc_date(result.fetched_at),
             "WARC-Payload-Digest": sha256_label(hashlib.sha256(body).digest()),
-            "WARC-Block-Digest": sha256_label(
-                hashlib.sha256(http_headers.headers_buff + body).digest()
-            ),
+            "WARC-Block-Digest": sha256_label(_block_digest(http_headers.headers_buff, body)),
         },
     )
     writer.write_record(response)
@@ -163,6 +161,12 @@ def _archived_headers(result: FetchResult) -> list[tuple[str, str]]:
 def _one_line(text: str) -> str:
     """A header value cannot hold a line break: one in a stored value becomes a space."""
     return text.replace("\r", " ").replace("\n", " ")
+
+
+def _block_digest(headers: bytes, body: bytes) -> bytes:
+    digest = hashlib.sha256(headers)
+    digest.update(body)  # no copy of the body joined to its headers
+    return digest.digest()
 
 
 def _gzip_member(record: bytes) -> bytes:
