@@ -358,3 +358,29 @@ def test_archive_settings_accept_the_documented_forms() -> None:
     for url in ("", "file:warcs", "file:/srv/warc", "s3://bucket", "s3://bucket/wire/raw"):
         assert defaults().replace(archive_url=url).archive_url == url
     assert defaults().replace(archive_s3_endpoint="http://127.0.0.1:9000").archive_s3_endpoint
+
+
+def test_hostile_header_names_values_and_urls_cannot_break_the_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Values as an old row may hold them (a lone surrogate survives a JSON round trip),
+    # names no server should send, a URL with a space and an injected line.
+    result = page(
+        b"payload",
+        "https://h.example/a b\r\nWARC-Type: revisit",
+        **{"x-bad": "\ud800 é 中\r\nInjected: yes", "bad name: x": "v", "": "empty"},
+    )
+    archive = RawArchive(data_dir=tmp_path)
+    location = archive.save(result)
+    assert archive.load(location, sha256=result.sha256, url="u") == b"payload"
+    (path,) = (tmp_path / "archive").glob("*.warc.gz")
+    with path.open("rb") as handle:
+        found = [r for r in ArchiveIterator(handle) if r.rec_type == "response"]
+        (record,) = found
+        assert record.rec_headers.get_header("WARC-Target-URI") == (
+            "https://h.example/a%20b%20%20WARC-Type:%20revisit?from=feed"
+        )
+        assert record.http_headers.get_header("Injected") is None
+        assert record.http_headers.get_header("bad-name--x") == "v"
+        record.content_stream().read()
+    assert capsys.readouterr().out == ""  # warcio printed no warning

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import socket
 import zlib
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ _WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
 _ORIGINAL_PREFIX = "X-Archive-Orig-"
 # Room for the WARC and HTTP headers of one record beyond its payload.
 HEADER_ROOM = 1 << 20
+# What a header name may hold (RFC 9110 token); anything else becomes "-".
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]")
 
 
 def response_record(result: FetchResult) -> tuple[bytes, bytes]:
@@ -56,8 +59,9 @@ def response_record(result: FetchResult) -> tuple[bytes, bytes]:
     http_headers.compute_headers_buffer()
     body = result.body
     record_id = _record_id()
+    uri = _target_uri(result.final_url)
     response = writer.create_warc_record(
-        result.final_url,
+        uri,
         "response",
         payload=io.BytesIO(body),
         length=len(body),
@@ -80,7 +84,7 @@ def response_record(result: FetchResult) -> tuple[bytes, bytes]:
         lines.append(f"charset: {_one_line(result.encoding)}")
     text = ("\r\n".join(lines) + "\r\n").encode("utf-8")
     metadata = writer.create_warc_record(
-        result.final_url,
+        uri,
         "metadata",
         payload=io.BytesIO(text),
         length=len(text),
@@ -150,16 +154,23 @@ def _archived_headers(result: FetchResult) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     for name, value in result.headers.items():
         clean = _one_line(str(value))
-        if name.lower() in _WIRE_HEADERS:
-            headers.append((_ORIGINAL_PREFIX + _one_line(name), clean))
-        else:
-            headers.append((_one_line(name), clean))
+        token = _NOT_TOKEN.sub("-", str(name)) or "X-Empty-Name"
+        if token.lower() in _WIRE_HEADERS:
+            token = _ORIGINAL_PREFIX + token
+        headers.append((token, clean))
     headers.append(("Content-Length", str(len(result.body))))
     return headers
 
 
+def _target_uri(url: str) -> str:
+    """The URL as a WARC-Target-URI: one line, no spaces (warcio would print a warning)."""
+    return _one_line(url).replace(" ", "%20")
+
+
 def _one_line(text: str) -> str:
-    """A header value cannot hold a line break: one in a stored value becomes a space."""
+    """A header value holds one line of encodable text: a line break in a stored value
+    becomes a space, a lone surrogate (from an old row) its escape."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text.replace("\r", " ").replace("\n", " ")
 
 
