@@ -267,8 +267,14 @@ class _S3Client:
     def get(self) -> Any:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
-                import boto3  # imported only by those who archive on S3
-                from botocore.config import Config
+                try:  # imported only by those who archive on S3
+                    import boto3
+                    from botocore.config import Config
+                except ImportError as exc:
+                    raise ArchiveError(
+                        "archive_url names an S3 store but boto3 is not installed: install "
+                        "polynews with its s3 extra (pip install 'polynews[s3]')"
+                    ) from exc
 
                 session = boto3.session.Session()
                 self._client = session.client(
