@@ -22,7 +22,7 @@ from polynews.config import defaults
 from polynews.errors import ArchiveError, ConfigError
 from polynews.model import FetchResult
 from polynews.store import articles as store
-from polynews.store.archive import RawArchive, RecordLocation, archive_of
+from polynews.store.archive import FileWriter, RawArchive, RecordLocation, archive_of
 from polynews.store.schema import raw_responses
 
 
@@ -384,3 +384,28 @@ def test_hostile_header_names_values_and_urls_cannot_break_the_record(
         assert record.http_headers.get_header("bad-name--x") == "v"
         record.content_stream().read()
     assert capsys.readouterr().out == ""  # warcio printed no warning
+
+
+def test_a_new_file_starts_at_midnight_utc(tmp_path: Path) -> None:
+    days = iter(
+        [datetime(2026, 12, 2, 23, 59, 59, tzinfo=UTC)] * 2
+        + [datetime(2026, 12, 3, 0, 0, 1, tzinfo=UTC)] * 2
+    )
+    writer = FileWriter(tmp_path, max_file_bytes=10**9, label="", clock=lambda: next(days))
+    before = [writer.append(b"one", b""), writer.append(b"two", b"")]
+    after = [writer.append(b"three", b""), writer.append(b"four", b"")]
+    assert before[0][0] == before[1][0] and "-20261202-" in before[0][0]
+    assert after[0][0] == after[1][0] and "-20261203-" in after[0][0]
+    writer.close()
+
+
+def test_saving_without_a_bound_archive_says_how_to_open_the_store(tmp_path: Path) -> None:
+    from polynews.store import create_db_engine, migrate
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'bare.db'}")
+    try:
+        migrate(engine)
+        with engine.begin() as conn, pytest.raises(ArchiveError, match="open_store"):
+            store.save_raw(conn, page(b"x"))
+    finally:
+        engine.dispose()

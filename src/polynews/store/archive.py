@@ -41,6 +41,7 @@ import re
 import socket
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,9 +88,18 @@ class ArchiveWriter(Protocol):
 class FileWriter:
     """Rolling WARC files in one directory, one file per process at a time."""
 
-    def __init__(self, root: Path, *, max_file_bytes: int, label: str) -> None:
-        """``label`` is how the files are named in locations (see :meth:`RawArchive.location`)."""
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_file_bytes: int,
+        label: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """``label`` prefixes the file names in locations (the root relative to the data
+        directory; empty for absolute paths); ``clock`` tells the UTC day of a file."""
         self.root = root
+        self._clock = clock
         self._label = label
         self._max = max_file_bytes
         self._lock = threading.Lock()
@@ -150,7 +160,7 @@ class FileWriter:
         self._dirty = False
 
     def _current(self, incoming: int) -> int:
-        day = datetime.now(UTC).strftime("%Y%m%d")
+        day = self._clock().strftime("%Y%m%d")
         if self._fd is not None and self._pid != os.getpid():
             # A forked child shares the parent's open file and lock: it must not write there,
             # and closing its copy leaves the parent's lock in place.
