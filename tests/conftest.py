@@ -37,6 +37,7 @@ from polynews.demo.server import DemoServer
 from polynews.pipeline import run_pass
 from polynews.store import create_db_engine, migrate, open_store
 from polynews.store import sources as source_store
+from polynews.store.archive import RawArchive, bind_archive
 
 PG_URL = os.environ.get("POLYNEWS_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("POLYNEWS_TEST_REDIS_URL", "")
@@ -169,8 +170,9 @@ def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sett
 
 @pytest.fixture
 def engine(db_settings: Settings) -> Iterator[Engine]:
-    """A migrated database on each backend."""
+    """A migrated database on each backend, with a raw archive in the data directory."""
     eng = create_db_engine(db_settings.database)
+    bind_archive(eng, RawArchive.from_settings(db_settings))
     migrate(eng)
     try:
         yield eng

@@ -160,6 +160,15 @@ def _http_url(value: str) -> None:
         raise ValueError("is not an absolute http(s) URL such as https://example.org/index.json")
     if not parts.hostname:
         raise ValueError("has no host name")
+def _archive_url(value: str) -> None:
+    """Empty, a file: directory or an s3://bucket[/prefix] URL."""
+    if not value or value.startswith("file:"):
+        return
+    parts = urlsplit(value)
+    if parts.scheme != "s3":
+        raise ValueError("must be empty, file:PATH or s3://bucket/prefix")
+    if not parts.netloc or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("an s3 URL names a bucket and an optional prefix: s3://bucket/prefix")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -486,6 +495,24 @@ class Settings:
         0,
         "Threads of the embedding model of the story stage; 0 means its default (one per core).",
         validate=_non_negative,
+    )
+    archive_url: str = setting(
+        "",
+        "Where raw responses are archived as WARC files: empty means <data_dir>/archive; "
+        "file:PATH a directory (relative to data_dir); s3://bucket/prefix an S3-compatible "
+        "store (credentials from the usual AWS environment variables or files).",
+        validate=_archive_url,
+    )
+    archive_s3_endpoint: str = setting(
+        "",
+        "Endpoint of the S3-compatible store, e.g. http://127.0.0.1:9000 for MinIO or "
+        "Garage; empty means AWS S3.",
+        validate=_base_url,
+    )
+    archive_max_file_bytes: int = setting(
+        1_000_000_000,
+        "A WARC file of the file archive is closed and a new one started past this size.",
+        validate=_positive,
     )
 
     models_index_url: str = setting(

@@ -3,6 +3,8 @@
     PolynewsError                  retryable: another try later may succeed (default: no)
     ├── ConfigError            a setting is missing, malformed or out of range
     ├── StoreError             the database refused an operation
+    │   └── ArchiveError           a raw response's WARC record cannot be written or read
+    │                              back intact (missing file or object, digest mismatch)
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
     ├── FetchError             fetching one URL failed; carries ``url``          permanent
     │   ├── InvalidURLError        the URL, or a redirect's Location, is not a fetchable
@@ -75,6 +77,15 @@ class ConfigError(PolynewsError):
 
 class StoreError(PolynewsError):
     """The database refused an operation or is not at the expected schema."""
+
+
+class ArchiveError(StoreError):
+    """A raw response's WARC record could not be written, or read back intact.
+
+    Reading fails when the file or object is gone, the bytes at the recorded place are not
+    one WARC response record, or the payload's SHA-256 differs from the one the database
+    recorded; it concerns that record alone.
+    """
 
 
 class SourceError(PolynewsError):

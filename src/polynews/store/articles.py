@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from polynews.errors import ArchiveError
 from polynews.model import ArticleStatus, FeedEntry, FetchResult
 from polynews.store import stories as story_store
+from polynews.store.archive import RecordLocation, archive_of
 from polynews.store.schema import articles, events, raw_responses, sources
 from polynews.store.schema_translate import translations
 from polynews.store.sources import utcnow
@@ -174,7 +175,13 @@ def source_of(conn: Connection, article_id: int) -> int | None:
 
 
 def save_raw(conn: Connection, result: FetchResult) -> int:
-    """Archive a raw response (compressed, with headers, status, time and SHA-256)."""
+    """Archive a raw response: its WARC record first (in the raw archive bound to this
+    database), then its row with headers, status, time, SHA-256 and the record's place.
+
+    The row is written only once the record is stored, so no row points at missing bytes;
+    a record whose row is rolled back afterwards stays in the archive, unreferenced.
+    """
+    location = archive_of(conn).save(result)
     return int(
         conn.execute(
             insert(raw_responses)
@@ -188,7 +195,9 @@ def save_raw(conn: Connection, result: FetchResult) -> int:
                 fetched_at=result.fetched_at,
                 sha256=result.sha256,
                 size=len(result.body),
-                body=zlib.compress(result.body, 6),
+                warc_file=location.file,
+                warc_offset=location.offset,
+                warc_length=location.length,
             )
             .returning(raw_responses.c.id)
         ).scalar_one()
@@ -196,15 +205,20 @@ def save_raw(conn: Connection, result: FetchResult) -> int:
 
 
 def load_raw(conn: Connection, raw_id: int) -> FetchResult:
-    """Read an archived response back."""
+    """Read an archived response back; :class:`ArchiveError` when its record is missing,
+    damaged or not the one recorded (its SHA-256 differs)."""
     row = conn.execute(select(raw_responses).where(raw_responses.c.id == raw_id)).one()
     m = row._mapping
+    if m["warc_file"] is None or m["warc_offset"] is None or m["warc_length"] is None:
+        raise ArchiveError(f"the raw response of {m['url']} was never archived (no WARC record)")
+    location = RecordLocation(m["warc_file"], int(m["warc_offset"]), int(m["warc_length"]))
+    body = archive_of(conn).load(location, sha256=m["sha256"], url=m["final_url"])
     return FetchResult(
         url=m["url"],
         final_url=m["final_url"],
         status=m["status"],
         headers=json.loads(m["headers"]),
-        body=zlib.decompress(m["body"]),
+        body=body,
         fetched_at=m["fetched_at"],
         sha256=m["sha256"],
         content_type=m["content_type"],

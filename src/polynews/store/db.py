@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from polynews.config import Settings
 from polynews.errors import StoreError
+from polynews.store.archive import RawArchive, bind_archive
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ def schema_is_current(engine: Engine) -> bool:
 def open_store(
     settings: Settings, *, migrate_schema: bool = True, allow_read_only: bool = False
 ) -> Engine:
-    """Open (and by default migrate) the database the settings point at.
+    """Open (and by default migrate) the database the settings point at, with its raw
+    archive bound to it (:mod:`polynews.store.archive`).
 
     A SQLite file that cannot be written is refused with a clear :class:`StoreError`,
     unless ``allow_read_only``: then it is opened read-only, provided its schema is the
@@ -144,8 +146,10 @@ def open_store(
                     "open it once with write access (any polynews command migrates it)"
                 )
             log.info("store opened read-only url=%s", _redact(url))
+            bind_archive(engine, RawArchive.from_settings(settings))
             return engine
         engine = create_db_engine(url)
+        bind_archive(engine, RawArchive.from_settings(settings))
         if migrate_schema:
             migrate(engine)
     except SQLAlchemyError as exc:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -92,9 +93,13 @@ raw_responses = Table(
     Column("content_type", String(128), nullable=False, default=""),
     Column("encoding", String(64)),
     Column("fetched_at", UTCDateTime(), nullable=False),
-    Column("sha256", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),  # of the body, as archived
     Column("size", Integer, nullable=False),
-    Column("body", LargeBinary, nullable=False),  # zlib-compressed
+    # The body is a WARC response record in the raw archive (polynews.store.archive):
+    # the file or s3:// object, the offset of its gzip member and its length.
+    Column("warc_file", Text),
+    Column("warc_offset", BigInteger),
+    Column("warc_length", BigInteger),
 )
 
 articles = Table(
