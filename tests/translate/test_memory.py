@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +36,46 @@ def test_store_then_lookup_by_normalised_text(engine: Engine) -> None:
         text_hash("Bonjour le monde"): "Hola, mundo"
     }
     assert memory.count() == 1
+
+
+def _together(workers: int, work: Callable[[int], object]) -> list[BaseException]:
+    """Run ``work(i)`` in ``workers`` threads released at once; the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(workers)
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout=30)
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_workers_storing_the_same_segments_race_safely(engine: Engine) -> None:
+    """Workers translating one batch store its segments in their own order at once.
+
+    Fails with the old unsorted multi-row insert: on PostgreSQL two such statements lock
+    the same keys in different orders and one dies of a deadlock.
+    """
+    pairs = [(f"phrase {i}", f"frase {i}") for i in range(300)]
+
+    def store(worker: int) -> None:
+        mine = pairs[:]
+        random.Random(worker).shuffle(mine)
+        for _ in range(3):
+            TranslationMemory(engine).store(KEY, dict(mine))
+
+    assert _together(6, store) == []
+    memory = TranslationMemory(engine)
+    assert memory.count() == 300
+    assert memory.lookup(KEY, ["phrase 7"]) == {text_hash("phrase 7"): "frase 7"}
 
 
 def test_many_segments_in_chunks(engine: Engine) -> None:
@@ -133,3 +176,23 @@ def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium
     assert row["route"] == "apertium es→en" and "could not start" in str(row["error"])
     # A missing binary is a permanent error: not retried, whatever ``retries`` allows.
     assert len(counting_apertium.calls) == 1
+
+
+@pytest.mark.apertium
+def test_workers_running_the_stage_on_the_same_articles(engine: Engine, apertium: Any) -> None:
+    """Several workers translating the same articles at once leave one row per language."""
+    ids = [_article(engine, "fr", [f"Le chat numéro {n} dort."]) for n in range(4)]
+    translator = Translator(Router([apertium], preferences=DIRECT), TranslationMemory(engine))
+
+    def work(worker: int) -> None:
+        order = ids[:]
+        random.Random(worker).shuffle(order)
+        translate_pending(engine, translator, ["es", "fr"], article_ids=order)
+
+    assert _together(4, work) == []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(translations.c.article_id, translations.c.lang, translations.c.status)
+        ).all()
+    expected = {(i, "es", "translated") for i in ids} | {(i, "fr", "original") for i in ids}
+    assert sorted(rows) == sorted(expected)
