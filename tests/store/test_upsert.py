@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, UniqueConstraint, select
 
 from polynews.errors import StoreError
+from polynews.model import TranslationStatus
 from polynews.store import sources as source_store
 from polynews.store import stories as story_store
 from polynews.store import translations as translation_store
@@ -192,7 +193,7 @@ def test_workers_racing_to_record_translations(engine: Engine) -> None:
             translation_store.save_outcomes(
                 conn,
                 [
-                    Outcome(i, lang, "translated", title=f"w{writer}")
+                    Outcome(i, lang, TranslationStatus.TRANSLATED, title=f"w{writer}")
                     for i in order
                     for lang in "ab"
                 ],

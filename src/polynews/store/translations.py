@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from polynews.model import ArticleStatus
+from polynews.model import ArticleStatus, TranslationStatus
 from polynews.store.schema import articles
 from polynews.store.schema_translate import translation_memory, translations
 from polynews.store.upsert import MAX_PARAMETERS, upsert
@@ -41,7 +41,7 @@ class Outcome:
 
     article_id: int
     lang: str
-    status: str  # translated | original | no_engine | failed
+    status: TranslationStatus
     engine: str | None = None
     engine_version: str | None = None
     route: str | None = None
@@ -60,7 +60,9 @@ def untranslated(
     """Published articles whose ``target`` row is missing, ``no_engine`` (an engine may have
     been added since) or, with ``retry_failed``, ``failed``; by id. ``article_ids`` limits
     the answer to those articles (one job of a distributed stage)."""
-    again = ["no_engine", "failed"] if retry_failed else ["no_engine"]
+    again = [TranslationStatus.NO_ENGINE.value]
+    if retry_failed:
+        again.append(TranslationStatus.FAILED.value)
     existing = (
         select(translations.c.article_id, translations.c.status)
         .where(translations.c.lang == target)
@@ -102,7 +104,7 @@ def save_outcomes(conn: Connection, outcomes: Iterable[Outcome]) -> int:
         {
             "article_id": o.article_id,
             "lang": o.lang,
-            "status": o.status,
+            "status": TranslationStatus(o.status).value,
             "engine": o.engine,
             "engine_version": o.engine_version,
             "route": o.route,

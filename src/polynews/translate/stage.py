@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine
 
 from polynews.errors import TranslateError
+from polynews.model import TranslationStatus
 from polynews.store import translations as store
 from polynews.store.translations import Outcome, PendingTranslation
 from polynews.translate.router import Route
@@ -61,9 +62,9 @@ def translate_pending(
     counts: dict[str, dict[str, int]] = {}
     budget = _Budget(deadline)
 
-    def bump(lang: str, status: str, n: int = 1) -> None:
-        counts.setdefault(lang, {}).setdefault(status, 0)
-        counts[lang][status] += n
+    def bump(lang: str, status: TranslationStatus, n: int = 1) -> None:
+        counts.setdefault(lang, {}).setdefault(status.value, 0)
+        counts[lang][status.value] += n
 
     try:
         for target in languages:
@@ -157,7 +158,7 @@ class _Group:
             with self.engine.begin() as conn:
                 store.save_outcomes(conn, outcomes)
 
-    def run(self, items: list[PendingTranslation], batch_segments: int) -> list[str]:
+    def run(self, items: list[PendingTranslation], batch_segments: int) -> list[TranslationStatus]:
         """Translate and record ``items``; their statuses, in order."""
         source, target = self.source, self.target
         if not source:
@@ -165,27 +166,27 @@ class _Group:
             # churn the search index.
             self.save(
                 [
-                    Outcome(item.id, target, "failed", error=UNKNOWN_LANGUAGE)
+                    Outcome(item.id, target, TranslationStatus.FAILED, error=UNKNOWN_LANGUAGE)
                     for item in items
-                    if item.status != "failed"
+                    if item.status != TranslationStatus.FAILED
                 ]
             )
-            return ["failed"] * len(items)
+            return [TranslationStatus.FAILED] * len(items)
         if source == target:
-            self.save([Outcome(item.id, target, "original") for item in items])
-            return ["original"] * len(items)
+            self.save([Outcome(item.id, target, TranslationStatus.ORIGINAL) for item in items])
+            return [TranslationStatus.ORIGINAL] * len(items)
         route = self.translator.route(source, target)
         if route is None:
             missing = f"no configured engine translates {source}->{target}"
             self.save(
                 [
-                    Outcome(item.id, target, "no_engine", error=missing)
+                    Outcome(item.id, target, TranslationStatus.NO_ENGINE, error=missing)
                     for item in items
-                    if item.status != "no_engine"  # still none: leave the row alone
+                    if item.status != TranslationStatus.NO_ENGINE  # still none: leave the row alone
                 ]
             )
-            return ["no_engine"] * len(items)
-        statuses: list[str] = []
+            return [TranslationStatus.NO_ENGINE] * len(items)
+        statuses: list[TranslationStatus] = []
         down: TranslateError | None = None  # a retryable failure: the engine is unwell
         for batch in _batches(items, batch_segments):
             self.budget.check()
@@ -193,7 +194,7 @@ class _Group:
                 # Asking again within this pass would only multiply requests to a server
                 # that is down; the next pass retries these articles.
                 self._fail(batch, route, str(down))
-                statuses += ["failed"] * len(batch)
+                statuses += [TranslationStatus.FAILED] * len(batch)
                 continue
             done, error = self._batch(batch, source, route, self.retries)
             if error is not None and error.retryable:
@@ -206,7 +207,7 @@ class _Group:
 
     def _batch(
         self, batch: list[PendingTranslation], source: str, route: Route, retries: int
-    ) -> tuple[list[str], TranslateError | None]:
+    ) -> tuple[list[TranslationStatus], TranslateError | None]:
         """Translate one batch and record its rows: the statuses, and the error if it failed."""
         target = self.target
         segments = [s for item in batch for s in (item.title, *item.paragraphs)]
@@ -243,7 +244,7 @@ class _Group:
                     Outcome(
                         item.id,
                         target,
-                        "translated",
+                        TranslationStatus.TRANSLATED,
                         engine=route.engine,
                         engine_version=route.version,
                         route=route.label,
@@ -261,9 +262,9 @@ class _Group:
                 len(segments),
                 result.memory_hits,
             )
-            return ["translated"] * len(batch), None
+            return [TranslationStatus.TRANSLATED] * len(batch), None
         self._fail(batch, route, str(error or "the route disappeared during the run"))
-        return ["failed"] * len(batch), error
+        return [TranslationStatus.FAILED] * len(batch), error
 
     def _fail(self, batch: list[PendingTranslation], route: Route, error: str) -> None:
         self.save(
@@ -271,7 +272,7 @@ class _Group:
                 Outcome(
                     item.id,
                     self.target,
-                    "failed",
+                    TranslationStatus.FAILED,
                     engine=route.engine,
                     engine_version=route.version,
                     route=route.label,
