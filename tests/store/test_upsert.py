@@ -99,6 +99,29 @@ def test_one_key_twice_in_a_batch_keeps_the_last_row(engine: Engine, table: Tabl
     assert _rows(engine) == {("a", 1): ("last", None)}
 
 
+def test_a_null_in_a_key_never_conflicts(engine: Engine) -> None:
+    """NULLs are distinct in a unique constraint: rows with one are all written."""
+    metadata = MetaData()
+    loose = Table(
+        "upsert_loose",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("k", String(16)),
+        Column("value", String(16), nullable=False),
+        UniqueConstraint("k", name="uq_upsert_loose_k"),
+    )
+    metadata.create_all(engine)
+    rows = [{"k": None, "value": "a"}, {"k": None, "value": "b"}, {"k": "x", "value": "c"}]
+    with engine.begin() as conn:
+        upsert(conn, loose, rows, keys=["k"])
+        upsert(conn, loose, {"k": "x", "value": "d"}, keys=["k"])
+        found = sorted(
+            conn.execute(select(loose.c.k, loose.c.value)).all(), key=lambda r: (r.k or "", r.value)
+        )
+    metadata.drop_all(engine)
+    assert [tuple(r) for r in found] == [(None, "a"), (None, "b"), ("x", "d")]
+
+
 def test_a_batch_larger_than_one_statement(engine: Engine, table: Table) -> None:
     count = MAX_PARAMETERS  # four columns a row: four statements' worth
     rows = [{"k1": "k", "k2": i, "value": f"v{i}", "note": None} for i in range(count)]
@@ -115,6 +138,8 @@ def test_refuses_what_it_cannot_write(engine: Engine, table: Table) -> None:
             upsert(conn, table, [{"k1": "a", "k2": 1, "value": "x"}, {"k1": "b"}], keys=["k1"])
         with pytest.raises(StoreError, match="key columns"):
             upsert(conn, table, {"k1": "a", "value": "x"}, keys=["k1", "k2"])
+        with pytest.raises(StoreError, match="updated columns"):
+            upsert(conn, table, {"k1": "a", "k2": 1, "value": "x"}, keys=["k1"], update=["note"])
         with pytest.raises(StoreError, match="DO UPDATE needs"):
             upsert(conn, table, {"k1": "a", "k2": 1, "value": "x"}, keys=None)
         assert upsert(conn, table, [], keys=["k1", "k2"]) == []

@@ -54,9 +54,17 @@ def upsert(
         missing = [k for k in keys if k not in columns]
         if missing:
             raise StoreError(f"upsert into {table.name}: rows lack the key columns {missing}")
-        by_key = {tuple(r[k] for k in keys): r for r in batch}  # the last row of a key wins
+        # The last row of a key wins. A NULL in a key never conflicts (NULLs are distinct
+        # in a unique constraint), so such rows are all kept.
+        by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for n, row in enumerate(batch):
+            key = tuple(row[k] for k in keys)
+            by_key[(*key, n) if None in key else key] = row
         batch = [by_key[k] for k in sorted(by_key, key=_sortable)]
     changed = [c for c in columns if c not in (keys or ())] if update is None else list(update)
+    unknown = [c for c in changed if c not in columns]
+    if unknown:
+        raise StoreError(f"upsert into {table.name}: rows lack the updated columns {unknown}")
     if changed and keys is None:
         raise StoreError(f"upsert into {table.name}: DO UPDATE needs the key columns")
     out: list[Row[Any]] = []
