@@ -638,7 +638,7 @@ def engines_hint(settings: Settings) -> str:
 @app.command()
 def engines(ctx: typer.Context) -> None:
     """Print the coverage matrix: which engine and route translates each direction."""
-    from polynews.translate.service import render_coverage
+    from polynews.translate.translator import render_coverage
 
     with _errors(_settings(ctx)):
         typer.echo(render_coverage(_settings(ctx)))
@@ -658,7 +658,7 @@ def translate_cmd(
     ] = False,
 ) -> None:
     """Translate stdin to stdout line by line (as many lines out as in)."""
-    from polynews.translate.service import translate_lines
+    from polynews.translate.translator import translate_lines
 
     settings = _settings(ctx)
     with _errors(_settings(ctx)), _store(settings) as engine:

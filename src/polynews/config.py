@@ -160,6 +160,8 @@ def _http_url(value: str) -> None:
         raise ValueError("is not an absolute http(s) URL such as https://example.org/index.json")
     if not parts.hostname:
         raise ValueError("has no host name")
+
+
 def _archive_url(value: str) -> None:
     """Empty, a file: directory or an s3://bucket[/prefix] URL."""
     if not value or value.startswith("file:"):

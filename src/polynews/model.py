@@ -26,6 +26,15 @@ class ArticleStatus(StrEnum):
     FAILED = "failed"  # a stage failed for good; see error
 
 
+class TranslationStatus(StrEnum):
+    """The outcome of translating one article into one site language (``translations``)."""
+
+    TRANSLATED = "translated"  # text in that language, with engine, version and route
+    ORIGINAL = "original"  # the article is written in that language
+    NO_ENGINE = "no_engine"  # nothing covers the direction; tried again on every pass
+    FAILED = "failed"  # the engine failed (the error is kept); retried on the next pass
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """One HTTP response, after redirects, with its body fully read (and capped)."""

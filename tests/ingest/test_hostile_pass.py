@@ -20,7 +20,7 @@ from polynews.pipeline import run_pass
 from polynews.store import open_store
 from polynews.store import sources as source_store
 from polynews.store.schema import articles
-from polynews.web.queries import get_article
+from polynews.store.site_queries import get_article
 
 LEDE = (
     "The harbour board of Eastmere voted on Tuesday to close the old ferry pier for "

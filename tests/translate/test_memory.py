@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +16,8 @@ from polynews.store.schema import articles
 from polynews.store.schema_translate import translations
 from polynews.translate.memory import MemoryKey, TranslationMemory, text_hash
 from polynews.translate.router import Router
-from polynews.translate.service import Translator, translate_article
+from polynews.translate.stage import translate_pending
+from polynews.translate.translator import Translator
 
 KEY = MemoryKey("apertium", "3.8.3", "apertium fr→es", "fr", "es")
 DIRECT = {("fr", "es"): None}
@@ -32,6 +36,46 @@ def test_store_then_lookup_by_normalised_text(engine: Engine) -> None:
         text_hash("Bonjour le monde"): "Hola, mundo"
     }
     assert memory.count() == 1
+
+
+def _together(workers: int, work: Callable[[int], object]) -> list[BaseException]:
+    """Run ``work(i)`` in ``workers`` threads released at once; the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(workers)
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout=30)
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_workers_storing_the_same_segments_race_safely(engine: Engine) -> None:
+    """Workers translating one batch store its segments in their own order at once.
+
+    Fails with the old unsorted multi-row insert: on PostgreSQL two such statements lock
+    the same keys in different orders and one dies of a deadlock.
+    """
+    pairs = [(f"phrase {i}", f"frase {i}") for i in range(300)]
+
+    def store(worker: int) -> None:
+        mine = pairs[:]
+        random.Random(worker).shuffle(mine)
+        for _ in range(3):
+            TranslationMemory(engine).store(KEY, dict(mine))
+
+    assert _together(6, store) == []
+    memory = TranslationMemory(engine)
+    assert memory.count() == 300
+    assert memory.lookup(KEY, ["phrase 7"]) == {text_hash("phrase 7"): "frase 7"}
 
 
 def test_many_segments_in_chunks(engine: Engine) -> None:
@@ -88,26 +132,31 @@ def _row(engine: Engine, article_id: int, lang: str) -> dict[str, object]:
 
 
 @pytest.mark.apertium
-def test_translate_article_statuses(engine: Engine, counting_apertium: Any) -> None:
+def test_stage_statuses_for_one_article(engine: Engine, counting_apertium: Any) -> None:
     translator = Translator(
         Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
     )
     paragraphs = ["Il y a 10 000 soldats, soit 40 % de plus.", "Le sommet a eu lieu hier."]
     article_id = _article(engine, "fr", paragraphs)
+    other = _article(engine, "fr", ["Une autre histoire."])
 
-    assert translate_article(engine, translator, article_id, "en") == "translated"
+    counts = translate_pending(engine, translator, ["en", "fr", "de"], article_ids=[article_id])
+    assert counts == {"en": {"translated": 1}, "fr": {"original": 1}, "de": {"no_engine": 1}}
     row = _row(engine, article_id, "en")
     assert row["route"] == "apertium fr→es→en" and row["engine"] == "apertium"
     assert row["title"] == "Kim Jong Un has found Choe Son Hui"
     out = json.loads(str(row["paragraphs"]))
     assert len(out) == 2 and "10 000" in out[0] and "40 %" in out[0]
-
-    assert translate_article(engine, translator, article_id, "fr") == "original"
-    assert translate_article(engine, translator, article_id, "de") == "no_engine"
+    assert _row(engine, article_id, "fr")["status"] == "original"
     assert "fr->de" in str(_row(engine, article_id, "de")["error"])
-    # Idempotent: running again rewrites the same row, served from the memory.
+    with engine.connect() as conn:  # the other article was not in the job
+        assert (
+            conn.execute(select(translations.c.id).where(translations.c.article_id == other)).all()
+            == []
+        )
+    # Idempotent: a second pass finds the article done and asks no engine.
     calls = len(counting_apertium.calls)
-    assert translate_article(engine, translator, article_id, "en") == "translated"
+    assert translate_pending(engine, translator, ["en", "fr"], article_ids=[article_id]) == {}
     assert len(counting_apertium.calls) == calls
     with engine.connect() as conn:
         assert len(conn.execute(select(translations.c.id)).all()) == 3
@@ -121,9 +170,30 @@ def test_engine_failure_is_recorded_not_raised(engine: Engine, counting_apertium
         Router([counting_apertium], preferences=DIRECT), TranslationMemory(engine)
     )
     article_id = _article(engine, "es", ["Hola."])
-    status = translate_article(engine, translator, article_id, "en", retries=1, backoff=0.01)
-    assert status == "failed"
+    counts = translate_pending(engine, translator, ["en"], retries=1, backoff=0.01)
+    assert counts == {"en": {"failed": 1}}
     row = _row(engine, article_id, "en")
+    assert row["status"] == "failed"
     assert row["route"] == "apertium es→en" and "could not start" in str(row["error"])
     # A missing binary is a permanent error: not retried, whatever ``retries`` allows.
     assert len(counting_apertium.calls) == 1
+
+
+@pytest.mark.apertium
+def test_workers_running_the_stage_on_the_same_articles(engine: Engine, apertium: Any) -> None:
+    """Several workers translating the same articles at once leave one row per language."""
+    ids = [_article(engine, "fr", [f"Le chat numéro {n} dort."]) for n in range(4)]
+    translator = Translator(Router([apertium], preferences=DIRECT), TranslationMemory(engine))
+
+    def work(worker: int) -> None:
+        order = ids[:]
+        random.Random(worker).shuffle(order)
+        translate_pending(engine, translator, ["es", "fr"], article_ids=order)
+
+    assert _together(4, work) == []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(translations.c.article_id, translations.c.lang, translations.c.status)
+        ).all()
+    expected = {(i, "es", "translated") for i in ids} | {(i, "fr", "original") for i in ids}
+    assert sorted(rows) == sorted(expected)

@@ -40,7 +40,8 @@ from polynews.translate.ctranslate2_backend import create
 from polynews.translate.models import INSTALL_RECORD, install_packages, site_language_plan
 from polynews.translate.models_cli import download_bars
 from polynews.translate.package_index import fetch_index, parse_index
-from polynews.translate.service import Translator, translate_pending
+from polynews.translate.stage import translate_pending
+from polynews.translate.translator import Translator
 
 runner = CliRunner()
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (WARNING|INFO) polynews\.")

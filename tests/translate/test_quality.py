@@ -8,7 +8,7 @@ from polynews.config import defaults
 from polynews.translate.apertium import ApertiumBackend
 from polynews.translate.quality import Protector, Tricks, match_case, normalise, typography
 from polynews.translate.router import Router
-from polynews.translate.service import Translator, translate_lines
+from polynews.translate.translator import Translator, translate_lines
 
 
 def test_normalise_spaces_and_punctuation() -> None:

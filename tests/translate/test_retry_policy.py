@@ -29,7 +29,8 @@ from polynews.store.schema_translate import translations
 from polynews.translate.libretranslate import LibreTranslateBackend, create
 from polynews.translate.memory import TranslationMemory
 from polynews.translate.router import Router
-from polynews.translate.service import Translator, translate_pending
+from polynews.translate.stage import translate_pending
+from polynews.translate.translator import Translator
 
 RETRIES = 2
 

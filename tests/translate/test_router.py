@@ -11,7 +11,7 @@ from polynews.errors import ConfigError
 from polynews.translate.apertium import ApertiumBackend
 from polynews.translate.base import BackendKind, Direction
 from polynews.translate.router import Router, parse_preferences
-from polynews.translate.service import Translator, render_coverage
+from polynews.translate.translator import Translator, render_coverage
 
 
 class TableBackend:

@@ -28,11 +28,11 @@ from tests.web.story_seed import (
 )
 
 from polynews.config import Settings
+from polynews.store.site_queries import data_version
 from polynews.store.story_views import StoryStats
 from polynews.web import create_app
 from polynews.web.export import export_site
 from polynews.web.i18n import UI
-from polynews.web.queries import data_version
 from polynews.web.stories import rank_score
 
 pytestmark = pytest.mark.anyio

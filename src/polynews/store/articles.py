@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from polynews.errors import ArchiveError
 from polynews.model import ArticleStatus, FeedEntry, FetchResult
@@ -18,16 +17,13 @@ from polynews.store.archive import RecordLocation, archive_of
 from polynews.store.schema import articles, events, raw_responses, sources
 from polynews.store.schema_translate import translations
 from polynews.store.sources import utcnow
+from polynews.store.upsert import upsert
 
 
 def insert_ignore(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, skipping those that hit a unique constraint; returns how many were new."""
-    if not rows:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(list(rows)).on_conflict_do_nothing()
     # rowcount is unreliable for multi-row inserts; count the rows actually returned.
-    return len(conn.execute(stmt.returning(table.c.id)).all())
+    return len(upsert(conn, table, rows, keys=None, update=(), returning=[table.c.id]))
 
 
 def known_urls(conn: Connection, urls: Iterable[str]) -> set[str]:
@@ -60,6 +56,7 @@ def add_discovered(
         }
         for url, entry in entries
     ]
+    rows.sort(key=lambda row: str(row["url"]))  # one order for every writer: no deadlock
     total = 0
     for start in range(0, len(rows), 500):
         total += insert_ignore(conn, articles, rows[start : start + 500])

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from polynews.config import Settings
@@ -94,6 +94,12 @@ def create_read_only_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///file:{quote(str(path.resolve()))}?{mode}&uri=true")
     event.listen(engine, "connect", _sqlite_read_only_pragmas)
     return engine
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises SQLAlchemyError when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def _alembic_config() -> Config:

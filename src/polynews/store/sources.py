@@ -11,12 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from polynews.errors import SourceError
 from polynews.ingest.normalize import normalise_language
 from polynews.model import Source, SourceKind
 from polynews.store.schema import events, sources
+from polynews.store.upsert import upsert
 
 
 def utcnow() -> datetime:
@@ -169,14 +169,11 @@ def add_source(
         "error_count": 0,
         "created_at": utcnow(),
     }
-    try:
-        with engine.begin() as conn:
-            new_id = conn.execute(
-                insert(sources).values(**values).returning(sources.c.id)
-            ).scalar_one()
-    except IntegrityError:
-        raise SourceError(f"source {url} is already registered") from None
-    return get_source(engine, new_id)
+    with engine.begin() as conn:
+        new = upsert(conn, sources, values, keys=["url"], update=(), returning=[sources.c.id])
+    if not new:
+        raise SourceError(f"source {url} is already registered")
+    return get_source(engine, new[0].id)
 
 
 def get_source(engine: Engine, ref: int | str) -> Source:

@@ -50,6 +50,7 @@ from polynews.model import ArticleStatus
 from polynews.store.schema import UTCDateTime, articles, events, sources
 from polynews.store.schema_stories import article_profiles, claims, stories, story_articles
 from polynews.store.sources import utcnow
+from polynews.store.upsert import upsert
 
 # Longest redirect chain followed before giving up (chains are one hop when written here).
 # A merge chain longer than this (or a cycle) is treated as broken: the id is not found.
@@ -201,20 +202,20 @@ def save_profile(
     version: str,
 ) -> None:
     """Store (or replace) an article's profile: the vector as float32 bytes, terms as JSON."""
-    conn.execute(
-        delete(article_profiles).where(article_profiles.c.article_id == profile.article_id)
-    )
-    conn.execute(
-        insert(article_profiles).values(
-            article_id=profile.article_id,
-            embedder=embedder,
-            embedder_version=version,
-            language=profile.language,
-            published_at=profile.time,
-            vector=np.ascontiguousarray(profile.vector, dtype=np.float32).tobytes(),
-            terms=json.dumps(profile.terms, ensure_ascii=False, sort_keys=True),
-            created_at=utcnow(),
-        )
+    upsert(
+        conn,
+        article_profiles,
+        {
+            "article_id": profile.article_id,
+            "embedder": embedder,
+            "embedder_version": version,
+            "language": profile.language,
+            "published_at": profile.time,
+            "vector": np.ascontiguousarray(profile.vector, dtype=np.float32).tobytes(),
+            "terms": json.dumps(profile.terms, ensure_ascii=False, sort_keys=True),
+            "created_at": utcnow(),
+        },
+        keys=["article_id"],
     )
 
 

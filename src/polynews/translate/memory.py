@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.errors import StoreError
-from polynews.store.schema_translate import translation_memory
-
-_CHUNK = 400  # stays under SQLite's bound-parameter limit with room for the key columns
-_KEY_COLUMNS = ["backend", "backend_version", "route", "source_lang", "target_lang", "source_hash"]
-_REFRESHED = ("source_text", "translated_text", "created_at")
+from polynews.store import translations as store
 
 
 @dataclass(frozen=True)
@@ -48,11 +41,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalise_source(text).encode("utf-8")).hexdigest()
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 class TranslationMemory:
     """Stored translations in the ``translation_memory`` table of the given database."""
 
@@ -62,77 +50,29 @@ class TranslationMemory:
     def lookup(self, key: MemoryKey, texts: Sequence[str]) -> dict[str, str]:
         """Stored translations for those of ``texts`` already seen, by source hash."""
         hashes = sorted({text_hash(t) for t in texts})
-        found: dict[str, str] = {}
-        t = translation_memory.c
-        match = and_(
-            t.backend == key.backend,
-            t.backend_version == key.backend_version,
-            t.route == key.route,
-            t.source_lang == key.source_lang,
-            t.target_lang == key.target_lang,
-        )
         try:
             with self.engine.connect() as conn:
-                for chunk in _chunks(hashes):
-                    rows = conn.execute(
-                        select(t.source_hash, t.translated_text).where(
-                            match, t.source_hash.in_(chunk)
-                        )
-                    )
-                    found.update({row.source_hash: row.translated_text for row in rows})
+                return store.memory_lookup(conn, _columns(key), hashes)
         except SQLAlchemyError as exc:
             raise StoreError(f"translation memory lookup failed ({key.route}): {exc}") from exc
-        return found
 
     def store(self, key: MemoryKey, pairs: Mapping[str, str]) -> None:
         """Store ``{source text: translation}``, replacing what the same key held."""
         if not pairs:
             return
-        now = datetime.now(UTC)
-        rows: dict[str, dict[str, Any]] = {}
-        for source, target in pairs.items():
-            rows[text_hash(source)] = {
-                "backend": key.backend,
-                "backend_version": key.backend_version,
-                "route": key.route,
-                "source_lang": key.source_lang,
-                "target_lang": key.target_lang,
-                "source_hash": text_hash(source),
-                "source_text": source,
-                "translated_text": target,
-                "created_at": now,
-            }
-        dialect = self.engine.dialect.name
-        if dialect not in ("postgresql", "sqlite"):
-            raise StoreError(f"translation memory supports SQLite and PostgreSQL, not {dialect}")
-        values = list(rows.values())
-        step = _CHUNK // 10  # ten columns a row
+        segments = {text_hash(source): (source, target) for source, target in pairs.items()}
         try:
             with self.engine.begin() as conn:
-                for start in range(0, len(values), step):
-                    batch = values[start : start + step]
-                    if dialect == "postgresql":
-                        pg = postgresql.insert(translation_memory).values(batch)
-                        conn.execute(
-                            pg.on_conflict_do_update(
-                                index_elements=_KEY_COLUMNS,
-                                set_={c: pg.excluded[c] for c in _REFRESHED},
-                            )
-                        )
-                    else:
-                        lite = sqlite.insert(translation_memory).values(batch)
-                        conn.execute(
-                            lite.on_conflict_do_update(
-                                index_elements=_KEY_COLUMNS,
-                                set_={c: lite.excluded[c] for c in _REFRESHED},
-                            )
-                        )
+                store.memory_store(conn, _columns(key), segments)
         except SQLAlchemyError as exc:
             raise StoreError(f"translation memory write failed ({key.route}): {exc}") from exc
 
     def count(self) -> int:
         """Number of stored segments (all keys)."""
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(translation_memory)).scalar_one()
-            )
+            return store.memory_count(conn)
+
+
+def _columns(key: MemoryKey) -> dict[str, str]:
+    """The key as the memory table's column values."""
+    return {column: getattr(key, column) for column in store.MEMORY_KEY_COLUMNS}

@@ -17,11 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.errors import SourceError
 from polynews.store import search as store_search
+from polynews.store import site_queries as queries
 from polynews.store import sources as source_store
 from polynews.store import story_views
 from polynews.stories.units import unit_key
 from polynews.web import links as paths
-from polynews.web import queries
 from polynews.web.links import Links
 from polynews.web.pages import client_address
 from polynews.web.render import article_slug

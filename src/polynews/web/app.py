@@ -9,12 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polynews.config import Settings
 from polynews.store import open_store
+from polynews.store.db import ping
 from polynews.web.api import api_routes, json_error
 from polynews.web.api_stories import story_routes
 from polynews.web.cache import ASGIApp, DataVersion, PageCache
@@ -47,8 +48,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(engine)
         except SQLAlchemyError as exc:
             log.error("health check failed stage=web error=%s", exc)
             return JSONResponse({"status": "error", "error": "database unreachable"}, 503)

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import sqlite3
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -26,9 +25,9 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from polynews.store.site_queries import EPOCH, ChangeMarker, data_version
 from polynews.web.hosts import AllowedHosts
 from polynews.web.links import SWITCH_PARAM
-from polynews.web.queries import EPOCH, data_version
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +61,9 @@ _CACHEABLE_TYPES = (
 class DataVersion:
     """The current data version of a database, re-read at most every ``ttl`` seconds.
 
-    A re-read first asks the database for a cheap change marker -- SQLite's
-    ``PRAGMA data_version`` on a connection of its own (it changes whenever any other
-    connection commits), PostgreSQL's current snapshot (it changes whenever a writing
-    transaction starts or ends) -- and runs the aggregate queries of
-    :func:`~polynews.web.queries.data_version` (tens of milliseconds on a large database)
+    A re-read first asks the database for a cheap change marker
+    (:class:`~polynews.store.site_queries.ChangeMarker`) and runs the aggregate queries of
+    :func:`~polynews.store.site_queries.data_version` (tens of milliseconds on a large database)
     only when the marker moved, or every ``full_every`` seconds regardless. It runs in a
     worker thread, never on the event loop, and only the request that found the token
     stale waits for it; requests arriving meanwhile answer from the token they had (the
@@ -82,36 +79,14 @@ class DataVersion:
         self._at = EPOCH
         self._marker: object = None
         self._full_at = -1e9
-        self._watch: sqlite3.Connection | None = None
-
-    def _change_marker(self) -> object:
-        """A value that differs whenever some writer committed since it was last read."""
-        dialect = self.engine.dialect.name
-        if dialect == "sqlite":
-            path = self.engine.url.database
-            if not path or path == ":memory:":
-                return None
-            if self._watch is None:
-                # Opened like the engine's own (a read-only archive needs its URI flags),
-                # then kept out of the pool for the life of the app.
-                raw = self.engine.raw_connection()
-                watch = raw.driver_connection
-                assert isinstance(watch, sqlite3.Connection)
-                raw.detach()
-                weakref.finalize(self, watch.close)
-                self._watch = watch
-            return self._watch.execute("PRAGMA data_version").fetchone()[0]
-        if dialect == "postgresql":
-            with self.engine.connect() as conn:
-                return conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar()
-        return None
+        self._marker_source = ChangeMarker(engine)
 
     def refresh(self) -> None:
         """Re-read the data version now (blocking: call it from a worker thread)."""
         now = time.monotonic()
         try:
             # Read before the aggregates: a commit in between moves it again next time.
-            marker = self._change_marker()
+            marker = self._marker_source.read()
             if (
                 marker is not None
                 and marker == self._marker

@@ -24,8 +24,9 @@ from sqlalchemy import Engine
 from polynews.config import Settings
 from polynews.errors import ConfigError
 from polynews.store import open_store, story_views
+from polynews.store import site_queries as queries
 from polynews.web import links as paths
-from polynews.web import queries, sitemaps
+from polynews.web import sitemaps
 from polynews.web import stories as story_pages
 from polynews.web.links import Links, export_file
 from polynews.web.render import STATIC, article_slug

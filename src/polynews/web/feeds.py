@@ -9,9 +9,9 @@ from html import escape
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from polynews.store.site_queries import EPOCH, ArticleView
 from polynews.web import links as paths
 from polynews.web.links import Links
-from polynews.web.queries import EPOCH, ArticleView
 from polynews.web.render import Renderer, article_slug
 from polynews.web.stories import StorySummary
 

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from polynews.store import search as store_search
+from polynews.store import site_queries as queries
 from polynews.store import story_views
 from polynews.web import links as paths
-from polynews.web import queries
 from polynews.web.cache import LANG_COOKIE, http_date
 from polynews.web.i18n import negotiate
 from polynews.web.links import Links

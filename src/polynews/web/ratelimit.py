@@ -6,6 +6,12 @@ data directory, or in the temporary directory when the data directory is read-on
 archive served from read-only storage); when neither can be written, each process keeps
 its own buckets in memory and says so once. Clients are keyed by IPv4 address, and by
 /64 network for IPv6 (one host usually holds a whole /64).
+
+This is the one place outside ``polynews.store`` that writes SQL, on purpose: the bucket
+file is not the polynews database (it exists even when the database is PostgreSQL or a
+read-only archive), holds throwaway counters no migration or other module knows of, and
+is read and written on every search request through the plain ``sqlite3`` module, with
+no SQLAlchemy engine. The SQL-ownership test (tests/store/test_sql_owner.py) names it.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from polynews.config import Settings
+from polynews.store.site_queries import ArticleView, ListItem, SourceView, Text
 from polynews.web import links as paths
 from polynews.web.i18n import UI, own_name, switcher_label
 from polynews.web.links import SWITCH_PARAM, Links
-from polynews.web.queries import ArticleView, ListItem, SourceView, Text
 from polynews.web.stories import StorySummary, StoryView
 
 TIMELINE_STEPS = 20

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from polynews.config import Settings
+from polynews.store import site_queries as queries
 from polynews.store import story_views
-from polynews.store.schema import articles
-from polynews.web import queries, sitemaps
+from polynews.store.site_queries import ArticleView
+from polynews.web import sitemaps
 from polynews.web import stories as story_pages
 from polynews.web.feeds import FEED_SIZE, build_feed, build_story_feed
 from polynews.web.links import Links
-from polynews.web.queries import READY, ArticleView
 from polynews.web.ratelimit import RateLimiter, buckets_path
 from polynews.web.render import Renderer, StoryLink
 from polynews.web.stories import StorySummary, StoryView
@@ -136,13 +136,7 @@ class Site:
 
     def feed_views(self, conn: Connection) -> list[ArticleView]:
         """The newest published articles, with translations, for the feeds."""
-        ids = conn.scalars(
-            select(articles.c.id)
-            .where(articles.c.status == READY)
-            .order_by(articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
-            .limit(FEED_SIZE)
-        ).all()
-        views = [queries.get_article(conn, i) for i in ids]
+        views = [queries.get_article(conn, i) for i in queries.newest_ready_ids(conn, FEED_SIZE)]
         return [v for v in views if v is not None]
 
     def feed_xml(self, conn: Connection, lang: str, kind: str, link: Links) -> bytes:

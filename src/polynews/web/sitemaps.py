@@ -17,9 +17,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import Connection
 
+from polynews.store import site_queries as queries
 from polynews.store import story_views
 from polynews.web import links as paths
-from polynews.web import queries
 from polynews.web import stories as story_pages
 from polynews.web.links import Links
 

@@ -35,14 +35,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from polynews.store import site_queries as queries
 from polynews.store import story_views as store
+from polynews.store.site_queries import ListItem
 from polynews.store.story_views import ArticleText, ClaimRow, Member, StoryStats
 from polynews.stories.units import unit_key
 from polynews.translate.memory import normalise_source
 from polynews.translate.sentences import split_sentences
 from polynews.web import links as paths
-from polynews.web import queries
-from polynews.web.queries import ListItem
 
 TOP_STORIES = 6
 """Stories in the home page's top section."""

@@ -1,13 +1,19 @@
-"""The reads the site makes: published articles, their translations, sources, the data version."""
+"""The reads the site makes: published articles, their translations, sources, the data version.
+
+Both the server (``polynews.web``) and the static export read through these functions;
+the view dataclasses are what they hand back.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from polynews.model import ArticleStatus
 from polynews.store import story_views
@@ -345,6 +351,18 @@ def list_sources(conn: Connection, *, source_id: int | None = None) -> list[Sour
     ]
 
 
+def newest_ready_ids(conn: Connection, limit: int) -> list[int]:
+    """Ids of the ``limit`` newest published articles, newest first (the feeds)."""
+    return list(
+        conn.scalars(
+            select(articles.c.id)
+            .where(articles.c.status == READY)
+            .order_by(articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def all_ready_ids(conn: Connection) -> list[tuple[int, datetime]]:
     """(id, last change) of every published article, newest first (sitemaps, export)."""
     newest = (
@@ -377,6 +395,42 @@ def data_version(conn: Connection) -> tuple[str, datetime]:
     newest = max([x for x in stamps if x is not None], default=EPOCH)
     token = f"{a[0]}.{t[0]}.{s[0]}.{s[1]}.{stamps[0]}.{stamps[1]}.{story_token}"
     return token, newest
+
+
+class ChangeMarker:
+    """A cheap value that differs whenever some writer committed since it was last read.
+
+    SQLite's ``PRAGMA data_version`` on a connection of its own (it changes whenever any
+    other connection commits); PostgreSQL's current snapshot (it changes whenever a
+    writing transaction starts or ends); None for an in-memory database. The site reads
+    it before the aggregates of :func:`data_version`, which it runs only when it moved.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._watch: sqlite3.Connection | None = None
+
+    def read(self) -> object:
+        """The current marker (raises the driver's or SQLAlchemy's error when unreachable)."""
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            path = self.engine.url.database
+            if not path or path == ":memory:":
+                return None
+            if self._watch is None:
+                # Opened like the engine's own (a read-only archive needs its URI flags),
+                # then kept out of the pool for the life of the marker.
+                raw = self.engine.raw_connection()
+                watch = raw.driver_connection
+                assert isinstance(watch, sqlite3.Connection)
+                raw.detach()
+                weakref.finalize(self, watch.close)
+                self._watch = watch
+            return self._watch.execute("PRAGMA data_version").fetchone()[0]
+        if dialect == "postgresql":
+            with self.engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar()
+        return None
 
 
 def _aware(value: Any) -> datetime | None:
