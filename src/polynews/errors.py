@@ -3,6 +3,8 @@
     PolynewsError                  retryable: another try later may succeed (default: no)
     ├── ConfigError            a setting is missing, malformed or out of range
     ├── StoreError             the database refused an operation
+    ├── CoordinationError      state shared between workers (Redis) could not be
+    │                          read or written                                   RETRYABLE
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
     ├── FetchError             fetching one URL failed; carries ``url``          permanent
     │   ├── InvalidURLError        the URL, or a redirect's Location, is not a fetchable
@@ -72,6 +74,16 @@ class ConfigError(PolynewsError):
 
 class StoreError(PolynewsError):
     """The database refused an operation or is not at the expected schema."""
+
+
+class CoordinationError(PolynewsError):
+    """State shared between workers (per-host politeness in Redis) could not be read or
+    written: the server is down, unreachable or refused the command."""
+
+    @property
+    def retryable(self) -> bool:
+        """Yes: the server may be back next time."""
+        return True
 
 
 class SourceError(PolynewsError):

@@ -3,7 +3,10 @@
 Per request, in order: the SSRF guard (:mod:`polynews.ingest.ssrf`) checks the URL,
 robots.txt of its origin is consulted (:mod:`polynews.ingest.robots`), a per-host slot is
 taken (``per_host_concurrency``) and the per-host delay waited out (``per_host_delay``,
-or the site's ``Crawl-delay`` when longer), then a global slot (``fetch_concurrency``).
+or the site's ``Crawl-delay`` when longer), then a global slot (``fetch_concurrency``, per
+fetcher). Per-host state (slots, delays, Retry-After, robots.txt rules) lives in a
+:class:`~polynews.ingest.politeness.HostGate`: in this process by default, in Redis when
+the settings name one, so that it holds across every fetch worker.
 The answer is read as a stream so every cap holds while reading, not after:
 
 * ``connect_timeout``/``read_timeout`` bound each network step, and ``total_timeout``
@@ -30,7 +33,6 @@ import asyncio
 import hashlib
 import logging
 import re
-import time
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,10 +60,10 @@ from polynews.errors import (
     TooManyRedirectsError,
     retryable_status,
 )
+from polynews.ingest.politeness import HostGate, host_gate
 from polynews.ingest.robots import (
     ALLOW_ALL,
     MAX_ROBOTS_BYTES,
-    RobotsCache,
     RobotsRules,
     disallow_all,
     parse_robots,
@@ -153,27 +155,23 @@ class _Transient(Exception):
         self.error = error
 
 
-@dataclass
-class _Host:
-    """Politeness state of one host."""
-
-    slots: asyncio.Semaphore
-    lock: asyncio.Lock
-    delay: float
-    next_start: float = 0.0
-
-
 class Fetcher:
     """Polite HTTP: robots.txt, per-host limits, conditional GET, retries, caps, SSRF guard.
 
     Use one instance per event loop and close it (``aclose`` or ``async with``). A
     ``transport`` passed in (an ASGI app, a test double) replaces the guarded one, so only
     the pre-flight address check applies; in-process hosts that do not resolve need
-    ``allow_private_networks=["all"]``.
+    ``allow_private_networks=["all"]``. A ``gate`` passed in holds the per-host state
+    (and stays open on close); by default the settings choose one
+    (:func:`~polynews.ingest.politeness.host_gate`) and the fetcher closes it.
     """
 
     def __init__(
-        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self._settings = settings
         policy = AddressPolicy.from_settings(settings)
@@ -194,8 +192,8 @@ class Fetcher:
             event_hooks={"response": [_hold_location]},
         )
         self._global = asyncio.Semaphore(settings.fetch_concurrency)
-        self._hosts: dict[str, _Host] = {}
-        self._robots = RobotsCache(self._load_robots)
+        self._own_gate = gate is None
+        self._gate = gate if gate is not None else host_gate(settings)
         self._agent = product_token(settings.user_agent)
 
     async def __aenter__(self) -> Fetcher:
@@ -210,8 +208,10 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the gate, when the fetcher made it)."""
         await self._client.aclose()
+        if self._own_gate:
+            await self._gate.aclose()
 
     async def fetch(
         self,
@@ -361,6 +361,9 @@ class Fetcher:
                     url=url,
                     status=status,
                 )
+            if wait is not None:
+                # Every worker waits, not only this request (shared through the gate).
+                await self._gate.defer(parse_url(url).host, wait)
             delay = wait if wait is not None else self._backoff(attempt)
             logger.warning(
                 "fetch retry url=%s status=%d attempt=%d delay=%.2f", url, status, attempt, delay
@@ -423,30 +426,12 @@ class Fetcher:
     @asynccontextmanager
     async def _polite_slot(self, host: str) -> AsyncIterator[None]:
         """Hold a slot for ``host`` after its delay has passed, then a global slot."""
-        state = self._host(host)
-        async with state.slots:
-            async with state.lock:
-                wait = state.next_start - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                state.next_start = time.monotonic() + state.delay
-            async with self._global:
-                yield
-
-    def _host(self, host: str) -> _Host:
-        state = self._hosts.get(host)
-        if state is None:
-            state = _Host(
-                slots=asyncio.Semaphore(self._settings.per_host_concurrency),
-                lock=asyncio.Lock(),
-                delay=self._settings.per_host_delay,
-            )
-            self._hosts[host] = state
-        return state
+        async with self._gate.slot(host), self._global:
+            yield
 
     async def _check_robots(self, url: str, *, asked: str) -> None:
         parsed = parse_url(url)
-        rules = await self._robots.rules(_origin(parsed))
+        rules = await self._gate.robots(_origin(parsed), self._load_robots)
         path = parsed.raw_path.decode("ascii")
         if rules.allows(path):
             return
@@ -504,9 +489,9 @@ class Fetcher:
         text = exchange.body.decode("utf-8", errors="replace")
         parsed = parse_robots(text, self._settings.user_agent)
         if parsed.crawl_delay is not None:
-            host = self._host(parse_url(origin).host)
-            host.delay = max(
-                self._settings.per_host_delay, min(parsed.crawl_delay, MAX_CRAWL_DELAY)
+            await self._gate.set_delay(
+                parse_url(origin).host,
+                max(self._settings.per_host_delay, min(parsed.crawl_delay, MAX_CRAWL_DELAY)),
             )
         return parsed
 
