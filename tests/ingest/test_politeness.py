@@ -10,6 +10,7 @@ within each process, which these tests show too (so they can fail).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -90,7 +91,7 @@ def _run_workers(settings_json: str, arg_sets: list[list[str]], mode: str = "") 
 
 def _gaps(times: list[float]) -> list[float]:
     ordered = sorted(times)
-    return [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(ordered)]
 
 
 def _pages(server: LocalServer, prefix: str, count: int) -> list[str]:
@@ -128,7 +129,7 @@ def test_four_workers_keep_the_host_delay_and_share_robots(
     config = _worker_settings(
         settings, per_host_delay=DELAY, per_host_concurrency=4, broker_url=redis_url
     )
-    outcomes = _run_workers(config, [urls[i::4] + [server.url("/private/x")] for i in range(4)])
+    outcomes = _run_workers(config, [[*urls[i::4], server.url("/private/x")] for i in range(4)])
     assert all(o[:-1] == ["200"] * 3 and o[-1] == "RobotsDisallowedError" for o in outcomes)
     arrivals = [s.at for s in server.seen if s.path.startswith("/a/")]
     assert len(arrivals) == 12
