@@ -504,6 +504,11 @@ class Settings:
         "serves none (the web server always has /metrics).",
         validate=_port,
     )
+    metrics_address: str = setting(
+        "127.0.0.1",
+        "Address the metrics_port server listens on; a private interface (or 0.0.0.0) lets "
+        "a Prometheus on another machine scrape it.",
+    )
 
     def __post_init__(self) -> None:
         for row in SETTINGS:

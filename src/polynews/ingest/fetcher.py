@@ -44,6 +44,7 @@ from typing import Literal
 
 import httpx
 
+from polynews import metrics
 from polynews.config import Settings
 from polynews.errors import (
     BlockedAddressError,
@@ -377,15 +378,22 @@ class Fetcher:
     async def _exchange(self, url: str, headers: dict[str, str], rules: _BodyRules) -> _Exchange:
         """Send one request and read its answer within the caps and the total deadline."""
         total: float = self._settings.total_timeout
-        async with self._polite_slot(parse_url(url).host):
+        host = parse_url(url).host
+        async with self._polite_slot(host):
             try:
                 async with asyncio.timeout(total):
-                    return await self._send(url, headers, rules)
+                    exchange = await self._send(url, headers, rules)
             except TimeoutError:
+                metrics.observe_fetch(host, None)
                 raise FetchTimeoutError(
                     f"{url} did not answer completely within total_timeout={total:g} s",
                     url=url,
                 ) from None
+            except (FetchError, _Transient):
+                metrics.observe_fetch(host, None)
+                raise
+        metrics.observe_fetch(host, exchange.status, len(exchange.body))
+        return exchange
 
     async def _send(self, url: str, headers: dict[str, str], rules: _BodyRules) -> _Exchange:
         try:
