@@ -184,16 +184,41 @@ def observe_fetch(host: str, status: int | None, body_bytes: int = 0) -> None:
         m.fetch_bytes.labels(kind).inc(body_bytes)
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Labelled children, looked up once: ``labels()`` costs more than the increment itself,
+# and the site counts every request. Keys are bounded (route templates, the methods
+# above, status codes), so these stay small.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_cache_children: dict[bool, Any] = {}
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    """Count one answer of the web server and its duration."""
-    m = _get()
-    m.http_requests.labels(route, method, str(status)).inc()
-    m.http_seconds.labels(route).observe(seconds)
+    """Count one answer of the web server and its duration.
+
+    A method outside the usual seven is counted as ``other``, so that clients cannot
+    grow the label set.
+    """
+    key = (route, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        m = _get()
+        label = method if method in _METHODS else "other"
+        children = (
+            m.http_requests.labels(route, label, str(status)),
+            m.http_seconds.labels(route),
+        )
+        if method in _METHODS:
+            _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def page_cache(hit: bool) -> None:
     """Count one page cache lookup."""
-    _get().page_cache.labels("hit" if hit else "miss").inc()
+    child = _cache_children.get(hit)
+    if child is None:
+        child = _cache_children[hit] = _get().page_cache.labels("hit" if hit else "miss")
+    child.inc()
 
 
 def _registry() -> Any:

@@ -41,6 +41,8 @@ async def test_requests_are_counted_by_route_template(
         for _ in range(4):
             assert (await client.get("/fr/feed.xml")).status_code == 200
         assert (await client.get("/nowhere/at/all/x")).status_code == 404
+        for n in range(3):  # made-up methods must not grow the label set
+            await client.request(f"BREW{n}", "/en/")
         scrape = await client.get("/metrics")
     assert scrape.status_code == 200
     assert scrape.headers["content-type"].startswith("text/plain")
@@ -58,6 +60,8 @@ async def test_requests_are_counted_by_route_template(
     assert delta("polynews_page_cache_total", result="hit") >= 3
     assert delta("polynews_page_cache_total", result="miss") >= 1
     assert f"/en/a/{seeded.french}" not in after  # paths are never labels
+    assert delta("polynews_http_requests_total", method="other") == 3
+    assert "BREW" not in after
 
 
 async def test_metrics_answer_only_allowed_hosts_and_are_never_cached(
