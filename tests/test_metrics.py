@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -102,3 +106,26 @@ def test_prepare_multiprocess_starts_from_an_empty_directory(tmp_path: Path) -> 
         assert not list(tmp_path.glob("*.db"))
     finally:
         os.environ.pop(metrics.MULTIPROC_ENV, None)
+
+
+def test_polynews_run_serves_metrics_on_metrics_port(tmp_path: Path) -> None:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "polynews.cli", "--data-dir", str(tmp_path)]
+    cmd += ["--set", f"metrics_port={port}", "run"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert scrape.status_code == 200
+        assert "python_info" in scrape.text  # the process's own registry
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

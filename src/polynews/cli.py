@@ -467,6 +467,9 @@ def run(ctx: typer.Context) -> None:
             await pipeline.run_forever(stop)
 
     with _errors(_settings(ctx)):
+        from polynews.metrics import serve_metrics
+
+        serve_metrics(settings)  # on metrics_port, when set
         asyncio.run(forever())
 
 
