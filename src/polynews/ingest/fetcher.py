@@ -362,9 +362,6 @@ class Fetcher:
                     url=url,
                     status=status,
                 )
-            if wait is not None:
-                # Every worker waits, not only this request (shared through the gate).
-                await self._gate.defer(parse_url(url).host, wait)
             delay = wait if wait is not None else self._backoff(attempt)
             logger.warning(
                 "fetch retry url=%s status=%d attempt=%d delay=%.2f", url, status, attempt, delay
@@ -392,6 +389,11 @@ class Fetcher:
             except (FetchError, _Transient):
                 metrics.observe_fetch(host, None)
                 raise
+            wait = retry_after_seconds(exchange.headers.get("retry-after"))
+            if wait is not None and retryable_status(exchange.status):
+                # Every worker holds back, not only this request; shared before the slot
+                # is given up, so no other worker slips in between.
+                await self._gate.defer(host, min(wait, self._settings.retry_after_max))
         metrics.observe_fetch(host, exchange.status, len(exchange.body))
         return exchange
 

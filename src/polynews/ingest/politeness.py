@@ -5,8 +5,9 @@ The fetcher asks a :class:`HostGate` for three things, and nothing else about a 
 * a **slot** for a request to a host: at most ``per_host_concurrency`` requests in
   flight at once, and no two starts closer than the host's delay (``per_host_delay``,
   or the robots.txt ``Crawl-delay`` when longer);
-* to **defer** a host when it answered with ``Retry-After``: nobody sends it anything
-  before that time;
+* to **defer** a host when it answered with ``Retry-After``: with the shared gate no
+  worker sends it anything before that time (in one process, the request told to wait
+  waits itself, as before);
 * the **robots.txt rules** of an origin, loaded once and kept for their TTL.
 
 :class:`LocalHostGate` keeps that state in memory (the embedded default: one process).
@@ -38,8 +39,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-
-from redis.exceptions import RedisError
 
 from polynews.config import Settings
 from polynews.errors import CoordinationError
@@ -146,9 +145,12 @@ class LocalHostGate:
         self._host(host).delay = seconds
 
     async def defer(self, host: str, seconds: float) -> None:
-        """Push the host's next start to at least ``seconds`` from now."""
-        state = self._host(host)
-        state.next_start = max(state.next_start, time.monotonic() + seconds)
+        """Nothing more: in one process the request that was told to wait waits itself.
+
+        That is the embedded default's behaviour from before the gate existed: the
+        fetcher pauses the retried request for its Retry-After and other requests to the
+        host keep their slots and delay. Across workers the shared gate holds everyone.
+        """
 
     async def robots(self, origin: str, load: RobotsLoader) -> RobotsRules:
         """Rules from the in-memory cache (TTLs of :mod:`polynews.ingest.robots`)."""
@@ -240,6 +242,9 @@ class RedisHostGate:
         lease_seconds: float = LEASE_SECONDS,
         prefix: str = PREFIX,
     ) -> None:
+        from redis.exceptions import RedisError  # here: the embedded default never loads redis
+
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
         self._redis = client
         self._concurrency = settings.per_host_concurrency
         self._delay_us = round(settings.per_host_delay * 1_000_000)
@@ -291,7 +296,7 @@ class RedisHostGate:
                 await keeper
             try:
                 await self._redis.zrem(keys[0], lease)
-            except (RedisError, OSError) as exc:  # the lease runs out by itself
+            except self._errors as exc:  # the lease runs out by itself
                 logger.warning(
                     "politeness slot not released host=%s stage=fetch error=%s", host, exc
                 )
@@ -315,7 +320,7 @@ class RedisHostGate:
         value = round(seconds * 1_000_000)
         try:
             await self._redis.set(self._key("delay", host), value, px=round(TTL * 1000))
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise _unreachable(exc) from exc
 
     async def defer(self, host: str, seconds: float) -> None:
@@ -335,7 +340,7 @@ class RedisHostGate:
                     token = secrets.token_hex(8)
                     # The loader may take retries and redirects: hold the lock that long.
                     mine = await self._redis.set(lock_key, token, nx=True, px=120_000)
-                except (RedisError, OSError) as exc:
+                except self._errors as exc:
                     raise _unreachable(exc) from exc
                 if not mine:
                     await asyncio.sleep(0.05)
@@ -345,12 +350,12 @@ class RedisHostGate:
                     ttl = FAILURE_TTL if rules.temporary else TTL
                     try:
                         await self._redis.set(key, _encode(rules), px=round(ttl * 1000))
-                    except (RedisError, OSError) as exc:
+                    except self._errors as exc:
                         raise _unreachable(exc) from exc
                     logger.debug("robots shared origin=%s rules=%d", origin, len(rules.rules))
                     return rules
                 finally:
-                    with suppress(RedisError, OSError):
+                    with suppress(*self._errors):
                         await self._unlock(keys=[lock_key], args=[token])
 
     def _decode(self, raw: bytes | str) -> RobotsRules:
@@ -371,7 +376,7 @@ class RedisHostGate:
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
             return await script(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise _unreachable(exc) from exc
 
     async def aclose(self) -> None:
