@@ -20,12 +20,13 @@ pytestmark = pytest.mark.anyio
 
 
 def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of a scrape (0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return float(s.value)
-    return 0.0
+    """The sum of the samples of a scrape named ``name`` with these labels (0 if none)."""
+    return sum(
+        float(s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 async def test_requests_are_counted_by_route_template(
