@@ -159,6 +159,13 @@ def _service_url(value: str) -> None:
         raise ValueError("must be a URL such as redis://127.0.0.1:6379/0")
 
 
+def _redis_url(value: str) -> None:
+    """Empty, or a Redis URL."""
+    _service_url(value)
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a Redis URL: redis://host:6379/0, rediss://... or unix://...")
+
+
 def _port(value: int) -> None:
     if not 0 <= value <= 65535:
         raise ValueError("must be a TCP port (1 to 65535), or 0 for none")
@@ -496,7 +503,7 @@ class Settings:
         " Retry-After); empty means broker_url when that is a Redis URL, else each process "
         "keeps its own.",
         secret=True,
-        validate=_service_url,
+        validate=_redis_url,
     )
     metrics_port: int = setting(
         0,

@@ -26,7 +26,7 @@ import pytest
 from localserver import Handler, LocalServer
 
 from polynews.config import Settings
-from polynews.errors import CoordinationError
+from polynews.errors import ConfigError, CoordinationError
 from polynews.ingest.fetcher import Fetcher
 from polynews.ingest.politeness import LocalHostGate, RedisHostGate, host_gate
 
@@ -298,3 +298,11 @@ def test_an_unreachable_redis_is_a_coordination_error(
         asyncio.run(go())
     assert caught.value.retryable
     assert not server.seen
+
+
+def test_politeness_url_must_name_redis(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="Redis URL"):
+        settings.replace(politeness_url="amqp://guest@127.0.0.1//")
+    with pytest.raises(ConfigError, match="URL"):
+        settings.replace(broker_url="localhost")
+    assert settings.replace(politeness_url="rediss://:pw@h:6380/1").politeness_url
