@@ -507,6 +507,9 @@ def run(ctx: typer.Context) -> None:
             await pipeline.run_forever(stop)
 
     with _errors(_settings(ctx)):
+        from polynews.metrics import serve_metrics
+
+        serve_metrics(settings)  # on metrics_port, when set
         asyncio.run(forever())
 
 
@@ -524,6 +527,22 @@ def stats(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     typer.echo(stats_table(data))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for workers' answers.")] = 1.0,
+) -> None:
+    """Queue depths, live workers, per-stage rates and backlog; exit 1 if the broker is down."""
+    from polynews.status import collect, render, to_json
+
+    with _errors(_settings(ctx)), _store(_settings(ctx), read_only=True) as engine:
+        data = collect(_settings(ctx), engine, timeout=timeout)
+    typer.echo(to_json(data) if as_json else render(data))
+    if data["broker"] is not None and not data["broker"]["reachable"]:
+        raise typer.Exit(1)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

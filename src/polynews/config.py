@@ -173,6 +173,24 @@ def _archive_url(value: str) -> None:
         raise ValueError("an s3 URL names a bucket and an optional prefix: s3://bucket/prefix")
 
 
+def _service_url(value: str) -> None:
+    """Empty, or a URL with a scheme, such as redis://host:6379/0."""
+    if value and (not urlsplit(value).scheme or any(ch.isspace() for ch in value)):
+        raise ValueError("must be a URL such as redis://127.0.0.1:6379/0")
+
+
+def _redis_url(value: str) -> None:
+    """Empty, or a Redis URL."""
+    _service_url(value)
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a Redis URL: redis://host:6379/0, rediss://... or unix://...")
+
+
+def _port(value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port (1 to 65535), or 0 for none")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """The effective settings, and the one settings table: one typed field per setting.
@@ -529,6 +547,34 @@ class Settings:
         2_000_000_000,
         "Largest model package `polynews models install` downloads, in bytes.",
         validate=_positive,
+    )
+
+    broker_url: str = setting(
+        "",
+        "URL of the message broker of the distributed workers, e.g. redis://host:6379/0 or "
+        "amqp://user:pass@host:5672//; empty runs every stage in-process (the embedded "
+        "default).",
+        secret=True,
+        validate=_service_url,
+    )
+    politeness_url: str = setting(
+        "",
+        "Redis URL where fetch workers share per-host politeness (slots, delays, robots.txt,"
+        " Retry-After); empty means broker_url when that is a Redis URL, else each process "
+        "keeps its own.",
+        secret=True,
+        validate=_redis_url,
+    )
+    metrics_port: int = setting(
+        0,
+        "Port on which a worker or scheduler serves Prometheus metrics at /metrics; 0 "
+        "serves none (the web server always has /metrics).",
+        validate=_port,
+    )
+    metrics_address: str = setting(
+        "127.0.0.1",
+        "Address the metrics_port server listens on; a private interface (or 0.0.0.0) lets "
+        "a Prometheus on another machine scrape it.",
     )
 
     def __post_init__(self) -> None:

@@ -5,6 +5,8 @@
     ├── StoreError             the database refused an operation
     │   └── ArchiveError           a raw response's WARC record cannot be written or read
     │                              back intact (missing file or object, digest mismatch)
+    ├── CoordinationError      state shared between workers (Redis) could not be
+    │                          read or written                                   RETRYABLE
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
     ├── FetchError             fetching one URL failed; carries ``url``          permanent
     │   ├── InvalidURLError        the URL, or a redirect's Location, is not a fetchable
@@ -86,6 +88,16 @@ class ArchiveError(StoreError):
     one WARC response record, or the payload's SHA-256 differs from the one the database
     recorded; it concerns that record alone.
     """
+
+
+class CoordinationError(PolynewsError):
+    """State shared between workers (per-host politeness in Redis) could not be read or
+    written: the server is down, unreachable or refused the command."""
+
+    @property
+    def retryable(self) -> bool:
+        """Yes: the server may be back next time."""
+        return True
 
 
 class SourceError(PolynewsError):

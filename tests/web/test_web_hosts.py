@@ -14,6 +14,7 @@ from polynews.errors import ConfigError
 from polynews.web import create_app
 from polynews.web.cache import PageCache
 from polynews.web.hosts import AllowedHosts
+from polynews.web.instrument import RequestMetrics
 
 pytestmark = pytest.mark.anyio
 
@@ -85,9 +86,9 @@ async def open_site(
 ) -> tuple[PageCache, httpx.AsyncClient]:
     """The site with base_url empty (links follow the request), and its page cache."""
     app = create_app(site_settings.replace(base_url=""), site_engine)
-    assert isinstance(app, PageCache)
+    assert isinstance(app, RequestMetrics) and isinstance(app.app, PageCache)
     transport = httpx.ASGITransport(app=app)
-    return app, httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
+    return app.app, httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
 
 
 async def test_a_hostile_host_is_refused_before_the_cache(

@@ -141,3 +141,20 @@ def test_the_search_rate_limit_holds_across_workers(two_workers: str) -> None:
     assert accepted <= BURST + RATE * elapsed + 1, (accepted, elapsed)
     refused = next(r for r in answers if r.status_code == 429)
     assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_metrics_add_up_across_workers(two_workers: str) -> None:
+    """Each worker counts its own requests; /metrics, answered by either, shows the sum."""
+    from tests.web.test_web_metrics import sample
+
+    def healthz_count() -> float:
+        scrape = _get(two_workers + "/metrics")
+        assert scrape.status_code == 200 and scrape.headers["cache-control"] == "no-store"
+        return sample(scrape.text, "polynews_http_requests_total", route="/healthz", status="200")
+
+    before = healthz_count()
+    assert all(r.status_code == 200 for r in _many([two_workers + "/healthz"] * 40))
+    # whichever worker answers the scrape, it reports both workers' requests
+    for _ in range(4):
+        assert healthz_count() - before == 40
+    assert _get(two_workers + "/metrics", {"host": "evil.example"}).status_code == 400

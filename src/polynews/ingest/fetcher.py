@@ -3,7 +3,10 @@
 Per request, in order: the SSRF guard (:mod:`polynews.ingest.ssrf`) checks the URL,
 robots.txt of its origin is consulted (:mod:`polynews.ingest.robots`), a per-host slot is
 taken (``per_host_concurrency``) and the per-host delay waited out (``per_host_delay``,
-or the site's ``Crawl-delay`` when longer), then a global slot (``fetch_concurrency``).
+or the site's ``Crawl-delay`` when longer), then a global slot (``fetch_concurrency``, per
+fetcher). Per-host state (slots, delays, Retry-After, robots.txt rules) lives in a
+:class:`~polynews.ingest.politeness.HostGate`: in this process by default, in Redis when
+the settings name one, so that it holds across every fetch worker.
 The answer is read as a stream so every cap holds while reading, not after (the body
 itself by :mod:`polynews.ingest.body`):
 
@@ -31,7 +34,6 @@ import asyncio
 import hashlib
 import logging
 import re
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ from types import TracebackType
 
 import httpx
 
+from polynews import metrics
 from polynews.config import Settings
 from polynews.errors import (
     BlockedAddressError,
@@ -63,10 +66,10 @@ from polynews.ingest.body import (
     parse_content_type,
     read_body,
 )
+from polynews.ingest.politeness import HostGate, host_gate
 from polynews.ingest.robots import (
     ALLOW_ALL,
     MAX_ROBOTS_BYTES,
-    RobotsCache,
     RobotsRules,
     disallow_all,
     parse_robots,
@@ -113,27 +116,23 @@ class _Transient(Exception):
         self.error = error
 
 
-@dataclass
-class _Host:
-    """Politeness state of one host."""
-
-    slots: asyncio.Semaphore
-    lock: asyncio.Lock
-    delay: float
-    next_start: float = 0.0
-
-
 class Fetcher:
     """Polite HTTP: robots.txt, per-host limits, conditional GET, retries, caps, SSRF guard.
 
     Use one instance per event loop and close it (``aclose`` or ``async with``). A
     ``transport`` passed in (an ASGI app, a test double) replaces the guarded one, so only
     the pre-flight address check applies; in-process hosts that do not resolve need
-    ``allow_private_networks=["all"]``.
+    ``allow_private_networks=["all"]``. A ``gate`` passed in holds the per-host state
+    (and stays open on close); by default the settings choose one
+    (:func:`~polynews.ingest.politeness.host_gate`) and the fetcher closes it.
     """
 
     def __init__(
-        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self._settings = settings
         policy = AddressPolicy.from_settings(settings)
@@ -154,8 +153,8 @@ class Fetcher:
             event_hooks={"response": [_hold_location]},
         )
         self._global = asyncio.Semaphore(settings.fetch_concurrency)
-        self._hosts: dict[str, _Host] = {}
-        self._robots = RobotsCache(self._load_robots)
+        self._own_gate = gate is None
+        self._gate = gate if gate is not None else host_gate(settings)
         self._agent = product_token(settings.user_agent)
 
     async def __aenter__(self) -> Fetcher:
@@ -170,8 +169,10 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the gate, when the fetcher made it)."""
         await self._client.aclose()
+        if self._own_gate:
+            await self._gate.aclose()
 
     async def fetch(
         self,
@@ -332,15 +333,27 @@ class Fetcher:
     async def _exchange(self, url: str, headers: dict[str, str], rules: BodyRules) -> _Exchange:
         """Send one request and read its answer within the caps and the total deadline."""
         total: float = self._settings.total_timeout
-        async with self._polite_slot(parse_url(url).host):
+        host = parse_url(url).host
+        async with self._polite_slot(host):
             try:
                 async with asyncio.timeout(total):
-                    return await self._send(url, headers, rules)
+                    exchange = await self._send(url, headers, rules)
             except TimeoutError:
+                metrics.observe_fetch(host, None)
                 raise FetchTimeoutError(
                     f"{url} did not answer completely within total_timeout={total:g} s",
                     url=url,
                 ) from None
+            except (FetchError, _Transient):
+                metrics.observe_fetch(host, None)
+                raise
+            wait = retry_after_seconds(exchange.headers.get("retry-after"))
+            if wait is not None and retryable_status(exchange.status):
+                # Every worker holds back, not only this request; shared before the slot
+                # is given up, so no other worker slips in between.
+                await self._gate.defer(host, min(wait, self._settings.retry_after_max))
+        metrics.observe_fetch(host, exchange.status, len(exchange.body))
+        return exchange
 
     async def _send(self, url: str, headers: dict[str, str], rules: BodyRules) -> _Exchange:
         try:
@@ -381,30 +394,12 @@ class Fetcher:
     @asynccontextmanager
     async def _polite_slot(self, host: str) -> AsyncIterator[None]:
         """Hold a slot for ``host`` after its delay has passed, then a global slot."""
-        state = self._host(host)
-        async with state.slots:
-            async with state.lock:
-                wait = state.next_start - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                state.next_start = time.monotonic() + state.delay
-            async with self._global:
-                yield
-
-    def _host(self, host: str) -> _Host:
-        state = self._hosts.get(host)
-        if state is None:
-            state = _Host(
-                slots=asyncio.Semaphore(self._settings.per_host_concurrency),
-                lock=asyncio.Lock(),
-                delay=self._settings.per_host_delay,
-            )
-            self._hosts[host] = state
-        return state
+        async with self._gate.slot(host), self._global:
+            yield
 
     async def _check_robots(self, url: str, *, asked: str) -> None:
         parsed = parse_url(url)
-        rules = await self._robots.rules(_origin(parsed))
+        rules = await self._gate.robots(_origin(parsed), self._load_robots)
         path = parsed.raw_path.decode("ascii")
         if rules.allows(path):
             return
@@ -462,9 +457,9 @@ class Fetcher:
         text = exchange.body.decode("utf-8", errors="replace")
         parsed = parse_robots(text, self._settings.user_agent)
         if parsed.crawl_delay is not None:
-            host = self._host(parse_url(origin).host)
-            host.delay = max(
-                self._settings.per_host_delay, min(parsed.crawl_delay, MAX_CRAWL_DELAY)
+            await self._gate.set_delay(
+                parse_url(origin).host,
+                max(self._settings.per_host_delay, min(parsed.crawl_delay, MAX_CRAWL_DELAY)),
             )
         return parsed
 

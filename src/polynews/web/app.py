@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from polynews import metrics
 from polynews.config import Settings
 from polynews.store import open_store
 from polynews.store.db import ping
@@ -21,6 +22,7 @@ from polynews.web.api_stories import story_routes
 from polynews.web.cache import ASGIApp, DataVersion, PageCache
 from polynews.web.hosts import allowed_hosts
 from polynews.web.i18n import check_catalogs
+from polynews.web.instrument import RequestMetrics
 from polynews.web.links import Links
 from polynews.web.pages import page_routes
 from polynews.web.render import STATIC
@@ -53,6 +55,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
             log.error("health check failed stage=web error=%s", exc)
             return JSONResponse({"status": "error", "error": "database unreachable"}, 503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        # Prometheus's format; the page cache leaves this path alone, and so must proxies.
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> Response:
@@ -100,7 +108,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ASGIApp:
         ui = site.renderer.ui(page_lang(request))
         return error_page(request, 404, ui.gettext("There is no page at this address."))
 
-    return PageCache(app, DataVersion(engine), hosts=allowed_hosts(settings))
+    cached = PageCache(app, DataVersion(engine), hosts=allowed_hosts(settings))
+    return RequestMetrics(cached)
 
 
 def _describe(error: Any) -> str:

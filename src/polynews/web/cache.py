@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -25,8 +25,10 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from polynews import metrics
 from polynews.store.site_queries import EPOCH, ChangeMarker, data_version
 from polynews.web.hosts import AllowedHosts
+from polynews.web.instrument import ROUTE_KEY, route_template
 from polynews.web.links import SWITCH_PARAM
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ class Cached:
     gzipped: bytes | None = None
     sent_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     gzip_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    route: str | None = None  # the template of the route that rendered it, for the metrics
 
     @classmethod
     def build(
@@ -205,7 +208,7 @@ def not_modified(
 
 
 def _cacheable_path(path: str) -> bool:
-    if path == "/" or path.startswith(("/api/", "/healthz")):
+    if path in ("/", "/metrics") or path.startswith(("/api/", "/healthz")):
         return False
     return not path.endswith("/search")
 
@@ -268,15 +271,18 @@ class PageCache:
         # made-up parameters neither fills the cache nor reaches the app).
         key = path
         entry = self.entries.get(key)
+        metrics.page_cache(hit=entry is not None)
         if entry is None:
             self.misses += 1
-            entry = await self._render({**scope, "query_string": b""}, receive, at)
+            inner = {**scope, "query_string": b""}
+            entry = replace(await self._render(inner, receive, at), route=inner.get(ROUTE_KEY))
             if entry.etag and token == self._token:
                 self.entries[key] = entry
                 if len(self.entries) > self.max_entries:
                     self.entries.popitem(last=False)
         else:
             self.hits += 1
+        scope[ROUTE_KEY] = entry.route  # which route answered, as if it had run
         await self._answer(scope, send, entry, extra)
 
     def _secure(self, send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
@@ -298,7 +304,9 @@ class PageCache:
                 chunks.append(message.get("body", b""))
 
         # Render as GET so that HEAD answers carry the same validators.
-        await self.app({**scope, "method": "GET"}, receive, capture)
+        rendering = {**scope, "method": "GET"}
+        await self.app(rendering, receive, capture)
+        scope[ROUTE_KEY] = route_template(rendering, str(scope.get("root_path", "")))
         headers: list[tuple[bytes, bytes]] = [
             (k.lower(), v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
         ]

@@ -23,6 +23,7 @@ from typing import Any
 
 import uvicorn
 
+from polynews import metrics
 from polynews.config import SETTINGS, Settings, defaults
 from polynews.executor import die_with_parent
 from polynews.store import open_store
@@ -133,6 +134,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
     # uvicorn's supervisor stops its workers on SIGINT and SIGTERM and returns, so the
     # settings file is removed; only a kill -9 leaves it (private to this user).
     with worker_settings_file(settings) as path:
+        # The workers add up their metrics in files beside the settings, removed with them.
+        metrics.prepare_multiprocess(path.parent / "metrics")
         os.environ[_SETTINGS_FILE_ENV] = str(path)
         _drop_secret_environment()
         uvicorn.run("polynews.web.server:worker_app", factory=True, workers=workers, **options)
