@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from typer.core import TyperGroup, TyperOption
 
 from polynews.config import Settings, load_settings
+from polynews.distributed import cli as distributed_cli
 from polynews.errors import PolynewsError
 from polynews.ingest.fetcher import Fetcher
 from polynews.logs import configure_logging
@@ -112,6 +113,8 @@ sources_app = typer.Typer(help="Add, list, remove, enable and disable sources; O
 app.add_typer(sources_app, name="sources")
 app.add_typer(stories_app, name="stories")
 app.add_typer(claims_app, name="claims")
+for _command in (distributed_cli.worker, distributed_cli.scheduler, distributed_cli.jobs):
+    app.command()(_command)
 
 
 def _settings(ctx: typer.Context) -> Settings:

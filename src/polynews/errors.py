@@ -3,6 +3,8 @@
     PolynewsError                  retryable: another try later may succeed (default: no)
     ├── ConfigError            a setting is missing, malformed or out of range
     ├── StoreError             the database refused an operation
+    │   └── StoreUnavailable       the database could not be reached, or dropped the
+    │                              connection in the middle of a stage           RETRYABLE
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
     ├── FetchError             fetching one URL failed; carries ``url``          permanent
     │   ├── InvalidURLError        the URL, or a redirect's Location, is not a fetchable
@@ -41,6 +43,11 @@ The retry rule lives here and nowhere else: every caller asks ``error.retryable`
   failed translations). A permanent failure of a batch is tried once per article, so one
   article cannot fail its neighbours.
 
+* A stage job of the distributed executor whose stage function raised a retryable error
+  (the database or the broker went away) is retried by Celery with backoff, up to
+  ``job_retries`` times; a job that still fails, or fails with a permanent error, is
+  recorded as a dead letter against its source or article and never tried again by itself.
+
 Every message says what happened, to what, and (where useful) what to do.
 """
 
@@ -72,6 +79,16 @@ class ConfigError(PolynewsError):
 
 class StoreError(PolynewsError):
     """The database refused an operation or is not at the expected schema."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or dropped the connection (a restart, a
+    failover, an administrator ending sessions). Nothing is wrong with the work itself."""
+
+    @property
+    def retryable(self) -> bool:
+        """Yes: the database comes back, and every stage resumes from what it stored."""
+        return True
 
 
 class SourceError(PolynewsError):

@@ -402,6 +402,27 @@ def translate_pending(
     return counts
 
 
+def translate_direction(
+    engine: Engine, translator: Translator, source: str | None, target: str
+) -> dict[str, int]:
+    """The translate stage for one direction only (``source`` None: articles whose
+    language is unknown): what :func:`translate_pending` does for it, with no deadline.
+    A distributed translation job is one direction. Returns ``{status: count}``."""
+    items = [
+        item
+        for item in _untranslated(engine, target, retry_failed=True)
+        if (item.language or None) == (source or None)
+    ]
+    counts: dict[str, int] = {}
+    if items:
+        statuses = _translate_group(
+            engine, translator, items, source, target, 2000, 0, 1.0, _Budget(None)
+        )
+        for status in statuses:
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 class _OutOfTime(Exception):
     """The translate stage's time budget is spent (never leaves this module)."""
 

@@ -1,0 +1,123 @@
+"""Real processes for the distributed tests: ``polynews worker`` and ``polynews scheduler``
+as subprocesses of this interpreter, on this checkout (PYTHONPATH is passed on), with the
+test's settings given on their command lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from polynews.config import SETTINGS, Settings, defaults
+
+
+def cli_args(settings: Settings) -> list[str]:
+    """Global options that give a subprocess exactly ``settings`` (those off their default)."""
+    base = defaults()
+    args = ["--data-dir", str(settings.data_dir)]
+    for row in SETTINGS:
+        value = getattr(settings, row.name)
+        if row.name == "data_dir" or value == getattr(base, row.name):
+            continue
+        text = ",".join(value) if isinstance(value, tuple) else str(value)
+        args += ["--set", f"{row.name}={text}"]
+    return args
+
+
+def polynews(settings: Settings, *command: str) -> list[str]:
+    """The command line of ``polynews <command>`` with ``settings``."""
+    return [sys.executable, "-m", "polynews.cli", *cli_args(settings), *command]
+
+
+class Proc:
+    """A polynews subprocess whose output goes to a log file the test can read."""
+
+    def __init__(self, argv: Sequence[str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.popen = subprocess.Popen(
+            list(argv), stdout=self._log, stderr=subprocess.STDOUT, env=env
+        )
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self.popen.pid
+
+    def output(self) -> str:
+        """Everything it wrote so far."""
+        return self.log_path.read_text("utf-8", "replace")
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        """Wait until ``text`` appears in its output (or fail with the output)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not seen in:\n{self.output()[-4000:]}")
+
+    def kill9(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not go."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self._log.close()
+
+
+@contextmanager
+def workers(settings: Settings, tmp: Path, n: int, *extra: str) -> Iterator[list[Proc]]:
+    """``n`` worker processes, ready (consuming) on entry, stopped on exit."""
+    procs = [Proc(polynews(settings, "worker", *extra), tmp / f"worker-{i}.log") for i in range(n)]
+    try:
+        for proc in procs:
+            proc.wait_for("ready.", timeout=90)
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def run_scheduler_once(settings: Settings, tmp: Path, *, timeout: float = 240) -> Proc:
+    """``polynews scheduler --once --all`` to its end; fails on a non-zero exit."""
+    proc = Proc(polynews(settings, "scheduler", "--once", "--all"), tmp / "scheduler.log")
+    try:
+        code = proc.popen.wait(timeout)
+    finally:
+        proc.stop()
+    assert code == 0, proc.output()[-4000:]
+    return proc
+
+
+def stats(settings: Settings) -> dict[str, object]:
+    """``polynews stats --json`` of ``settings``' database."""
+    done = subprocess.run(
+        polynews(settings, "stats", "--json"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    data: dict[str, object] = json.loads(done.stdout)
+    return data
+
+
+def comparable(data: dict[str, object]) -> dict[str, object]:
+    """The counts the issue compares: articles, duplicates, stories, translations, errors."""
+    return {k: data.get(k) for k in ("articles", "duplicates", "stories", "translations", "errors")}
