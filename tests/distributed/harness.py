@@ -121,3 +121,55 @@ def stats(settings: Settings) -> dict[str, object]:
 def comparable(data: dict[str, object]) -> dict[str, object]:
     """The counts the issue compares: articles, duplicates, stories, translations, errors."""
     return {k: data.get(k) for k in ("articles", "duplicates", "stories", "translations", "errors")}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, without persistence, that the
+    test can restart (everything it held is lost, as after a crash)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        import redis
+
+        self._proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with redis.Redis.from_url(self.url) as client:
+                    if client.ping():
+                        return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        """Kill the server (SIGKILL: nothing is saved)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)
+        self._proc = None
+
+    def restart(self, down_for: float = 1.0) -> None:
+        """Kill it, wait ``down_for`` seconds, start it again on the same port, empty."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()

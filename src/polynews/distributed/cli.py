@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from polynews.config import Settings
+from polynews.errors import PolynewsError
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,12 @@ def worker(
     from polynews.distributed.app import create_app, worker_queues
 
     settings: Settings = ctx.obj
-    app = create_app(settings)
-    names = worker_queues(queues.split(",") if queues else None, engine_directions(settings))
+    try:
+        app = create_app(settings)
+        names = worker_queues(queues.split(",") if queues else None, engine_directions(settings))
+    except PolynewsError as exc:
+        typer.echo(f"polynews: error: {exc}", err=True)
+        raise typer.Exit(2) from None
     log.info("worker starting queues=%s concurrency=%d stage=worker", ",".join(names), concurrency)
     app.worker_main(
         argv=[
@@ -84,6 +89,9 @@ def scheduler(
     from polynews.distributed.scheduler import run_scheduler
 
     settings: Settings = ctx.obj
+    if not settings.broker_url:
+        typer.echo("polynews: error: broker_url is empty; set it to run a scheduler", err=True)
+        raise typer.Exit(2)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -33,12 +34,15 @@ from polynews.store import articles as article_store
 from polynews.store import jobs as job_store
 from polynews.store import open_store
 from polynews.store import sources as source_store
+from polynews.store.db import lost_connection
 from polynews.store.jobs import Job, JobKey
 from polynews.store.sources import utcnow
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+DB_TRIES = 20  # tries of one database call while the database is away (about a minute)
+T = TypeVar("T")
 FETCH_BATCH = 20  # pages per fetch job (fetched at once, like a chunk of the embedded pass)
 ANALYSE_BATCH = 10  # pages per analysis job
 
@@ -83,18 +87,26 @@ class Scheduler:
     def run_pass(self, *, force: bool = False) -> PassSummary:
         """One pass over due sources (every enabled one with ``force``), stage by stage."""
         summary = PassSummary()
-        due = source_store.due_sources(self.engine, force=force)
+        due = self._db(source_store.due_sources, self.engine, force=force)
         self._stage("source", [(s.id, (), None) for s in due], summary)
-        order = article_store.fetch_order(
-            self.engine, per_source=self.settings.max_new_entries_per_source
+        order = self._db(
+            article_store.fetch_order,
+            self.engine,
+            per_source=self.settings.max_new_entries_per_source,
         )
         self._stage("fetch", _batches(order, FETCH_BATCH), summary)
-        self._stage("analyse", _batches(job_store.fetched_ids(self.engine), ANALYSE_BATCH), summary)
+        self._stage(
+            "analyse",
+            _batches(self._db(job_store.fetched_ids, self.engine), ANALYSE_BATCH),
+            summary,
+        )
         self._stage("dedup", [(None, (), None)], summary)
         if self.settings.stories:
             self._stage("stories", [(None, (), None)], summary)
         if self.settings.translate:
-            directions = job_store.translation_directions(self.engine, self.settings.languages)
+            directions = self._db(
+                job_store.translation_directions, self.engine, self.settings.languages
+            )
             self._stage("translate", [(None, (), f"{s}:{t}") for s, t in directions], summary)
         self._stage("index", [(None, (), None)], summary)
         log.info(
@@ -109,7 +121,7 @@ class Scheduler:
         if not keys:
             return
         self._check()
-        queued = job_store.ensure(self.engine, stage, keys)
+        queued = self._db(job_store.ensure, self.engine, stage, keys)
         summary.jobs[stage] = len(queued)
         if stage == "translate":
             self._live = self._live_directions()
@@ -118,7 +130,7 @@ class Scheduler:
         log.info("stage queued stage=%s jobs=%d", stage, len(ids))
         while True:
             self._check()
-            waiting = job_store.unfinished(self.engine, ids)
+            waiting = self._db(job_store.unfinished, self.engine, ids)
             if not waiting:
                 break
             lost = self._lost(waiting)
@@ -130,15 +142,17 @@ class Scheduler:
             self.stop.wait(POLL_SECONDS)
         wanted = set(ids)
         summary.dead += sum(
-            1 for j in job_store.dead_letters(self.engine, limit=len(ids)) if j.id in wanted
+            1
+            for j in self._db(job_store.dead_letters, self.engine, limit=len(ids))
+            if j.id in wanted
         )
 
     def _lost(self, waiting: Sequence[Job]) -> list[Job]:
         """Jobs whose message is gone: no worker holds them, they were sent more than
         ``job_resend_after`` seconds ago, and their queue is empty (a job still waiting
         in a long queue is not lost)."""
-        candidates = job_store.resendable(
-            waiting, self.engine, after=self.settings.job_resend_after
+        candidates = self._db(
+            job_store.resendable, waiting, self.engine, after=self.settings.job_resend_after
         )
         if not candidates:
             return []
@@ -162,6 +176,22 @@ class Scheduler:
             log.info("queue depth unknown queue=%s error=%s stage=scheduler", queue, exc)
             return None
 
+    def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, tried again while the database is away (its
+        connections dropped, a restart): the pass goes on where it was."""
+        delay = max(0.1, float(self.settings.retry_backoff))
+        for attempt in range(DB_TRIES):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not lost_connection(exc) or attempt == DB_TRIES - 1:
+                    raise
+                log.warning("database away, trying again error=%s stage=scheduler", exc)
+                self._check()
+                self.stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
     def _check(self) -> None:
         if self.stop.is_set() or not self.lock.held():
             raise LockLost
@@ -182,7 +212,7 @@ class Scheduler:
                 log.warning("job not sent job_id=%s stage=%s error=%s", job.id, job.stage, exc)
                 break
             sent.append(job.id)
-        job_store.mark_sent(self.engine, sent)
+        self._db(job_store.mark_sent, self.engine, sent)
 
     def _queue(self, job: Job) -> str:
         """The job's queue; a translation goes to its direction's queue when a live
@@ -236,7 +266,7 @@ class Scheduler:
                 self.lock.release()
 
     def _wait_for_due(self) -> None:
-        next_due = source_store.next_due_at(self.engine)
+        next_due = self._db(source_store.next_due_at, self.engine)
         delay = 30.0
         if next_due is not None:
             delay = max(1.0, (next_due - utcnow()).total_seconds())

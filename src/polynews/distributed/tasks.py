@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +145,8 @@ def run_job(task: Task, state: WorkerState, stage: str, runner: Any, job_id: int
         job.id, task_id, stage, job.source_id, job.article_id, job.lang, job.attempts,
     )  # fmt: skip
     try:
-        runner(state, job)
+        with _leased(state, job):
+            runner(state, job)
         job_store.finish(state.engine, job.id)
     except Exception as exc:
         error = stages.error_text(exc)
@@ -165,6 +168,29 @@ def run_job(task: Task, state: WorkerState, stage: str, runner: Any, job_id: int
         job.id, task_id, stage, job.source_id, job.article_id, job.lang,
     )  # fmt: skip
     return "done"
+
+
+@contextmanager
+def _leased(state: WorkerState, job: Job) -> Iterator[None]:
+    """Renew the job's lease three times per lease while it runs, so a long job is not
+    taken for a dead one; a killed worker stops renewing and its lease runs out."""
+    lease = state.settings.job_lease
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease / 3):
+            try:
+                job_store.extend(state.engine, job.id, lease=lease)
+            except Exception as exc:  # the database away: the next renewal may work
+                log.warning("lease not renewed job_id=%s error=%s", job.id, exc)
+
+    renewer = threading.Thread(target=renew, name=f"polynews-lease-{job.id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join(timeout=5)
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -162,6 +162,17 @@ def finish(engine: Engine, job_id: int) -> None:
     _set(engine, job_id, state=DONE, lease_until=None, error=None)
 
 
+def extend(engine: Engine, job_id: int, *, lease: float) -> bool:
+    """Renew the lease of a job still running; False when it is no longer queued."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.state == QUEUED)
+            .values(lease_until=utcnow() + timedelta(seconds=lease))
+        ).rowcount
+    return bool(done)
+
+
 def release(engine: Engine, job_id: int) -> None:
     """Give up the lease (the job will be tried again, by a retry or another worker)."""
     _set(engine, job_id, lease_until=None)
