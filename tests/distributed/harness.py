@@ -72,6 +72,7 @@ class Proc:
         if self.popen.poll() is None:
             os.kill(self.popen.pid, signal.SIGKILL)
         self.popen.wait(10)
+        self._log.close()
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not go."""

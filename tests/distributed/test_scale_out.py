@@ -58,7 +58,7 @@ def _count(engine: Engine, table: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def _job_of(engine: Engine, log_line: str) -> int:
+def _job_of(log_line: str) -> int:
     return int(log_line.split("job_id=", 1)[1].split()[0])
 
 
@@ -98,6 +98,7 @@ def _terminate_sessions(url: str) -> int:
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("ingested_demo", ["postgresql"], indirect=True)
 def test_three_workers_through_kill_9_and_restarts_give_the_result_of_polynews_fetch(
     ingested_demo: IngestedDemo, private_redis: PrivateRedis, tmp_path: Path
@@ -133,9 +134,11 @@ def test_three_workers_through_kill_9_and_restarts_give_the_result_of_polynews_f
                     slow_id = conn.scalar(
                         select(articles.c.id).where(articles.c.url.endswith(SLOW_PAGE))
                     )
+                with engine.connect() as conn:
+                    rows = conn.execute(select(jobs)).all()
                 slow_job = next(
                     j.id
-                    for j in map(job_store._job, engine.connect().execute(select(jobs)).all())
+                    for j in map(job_store._job, rows)
                     if j.stage == "fetch" and slow_id in j.article_ids
                 )
                 victim, _ = watch.first(f"job started job_id={slow_job} ", timeout=60)
@@ -148,7 +151,7 @@ def test_three_workers_through_kill_9_and_restarts_give_the_result_of_polynews_f
                 # 3. kill -9 a worker in the middle of a translation job, and PostgreSQL
                 # ends every session while translation goes on.
                 _, line = watch.first("stage=translate source_id", timeout=180)
-                translate_job = _job_of(engine, line)
+                translate_job = _job_of(line)
                 second = next(p for p in procs if f"job_id={translate_job} " in p.output())
                 second.kill9()
                 procs.remove(second)
