@@ -6,6 +6,8 @@ from threads with connections of their own; the schedulers are real processes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -109,3 +111,22 @@ def test_a_worker_refuses_an_unknown_queue(tmp_path: Path, redis_url: str, queue
     finally:
         proc.stop()
     assert "unknown queue 'bogus'" in proc.output()
+
+
+def test_the_embedded_commands_never_import_celery() -> None:
+    code = (
+        "import sys, polynews.cli, polynews.pipeline, polynews.demo_run; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'billiard')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_without_a_broker_the_scheduler_says_what_to_set(tmp_path: Path) -> None:
+    settings = test_settings(tmp_path / "data")
+    done = subprocess.run(
+        polynews(settings, "scheduler", "--once"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "broker_url is empty" in done.stderr
