@@ -6,6 +6,7 @@ from threads with connections of their own; the schedulers are real processes.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -14,12 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from tests.conftest import test_settings
 from tests.distributed.harness import Proc, polynews
 
+from polynews.distributed.app import TASKS, create_app
 from polynews.store import jobs as job_store
+from polynews.store import open_store
 from polynews.store.jobs import DEAD, DONE
+from polynews.store.schema import events
 
 
 def test_racing_claimers_each_job_is_claimed_once(engine: Engine) -> None:
@@ -116,7 +120,8 @@ def test_a_worker_refuses_an_unknown_queue(tmp_path: Path, redis_url: str, queue
 def test_the_embedded_commands_never_import_celery() -> None:
     code = (
         "import sys, polynews.cli, polynews.pipeline, polynews.demo_run; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'billiard')))"
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('celery', 'kombu', 'billiard')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -130,3 +135,36 @@ def test_without_a_broker_the_scheduler_says_what_to_set(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert "broker_url is empty" in done.stderr
+
+
+def test_a_job_that_fails_for_good_is_a_dead_letter_the_operator_can_list(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # A worker without translation gets a translation job: a permanent failure (no
+    # retry could help), kept with its error instead of being tried again and again.
+    settings = test_settings(
+        tmp_path / "data", broker_url=redis_url, translate=False, log_level="INFO"
+    )
+    engine = open_store(settings)
+    (job,) = job_store.ensure(engine, "translate", [(None, (), "fr:en")])
+    worker = Proc(polynews(settings, "worker", "--queues", "translate"), tmp_path / "w.log")
+    try:
+        worker.wait_for("ready.", timeout=90)
+        create_app(settings).send_task(TASKS["translate"], args=[job.id], queue="translate")
+        worker.wait_for(f"job dead job_id={job.id} ", timeout=60)
+    finally:
+        worker.stop()
+    stored = job_store.get(engine, job.id)
+    assert stored is not None and stored.state == DEAD and stored.attempts == 1
+    assert "needs a translator" in (stored.error or "")
+    listed = subprocess.run(
+        polynews(settings, "jobs", "--dead"), capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    (line,) = listed.stdout.splitlines()
+    data = json.loads(line)
+    assert data["id"] == job.id and data["lang"] == "fr:en" and "translator" in data["error"]
+    with engine.connect() as conn:
+        (event,) = conn.execute(select(events.c.stage, events.c.message)).all()
+    assert event.stage == "job:translate"
+    engine.dispose()

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from celery import Celery
@@ -41,6 +42,7 @@ from polynews.store.sources import utcnow
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+DONE_KEPT = timedelta(days=1)  # done jobs are forgotten after this; dead letters stay
 DB_TRIES = 20  # tries of one database call while the database is away (about a minute)
 T = TypeVar("T")
 FETCH_BATCH = 20  # pages per fetch job (fetched at once, like a chunk of the embedded pass)
@@ -109,6 +111,7 @@ class Scheduler:
             )
             self._stage("translate", [(None, (), f"{s}:{t}") for s, t in directions], summary)
         self._stage("index", [(None, (), None)], summary)
+        self._db(job_store.purge_done, self.engine, older_than=DONE_KEPT)
         log.info(
             "pass done jobs=%s dead=%d stage=scheduler",
             ",".join(f"{k}:{v}" for k, v in summary.jobs.items()),

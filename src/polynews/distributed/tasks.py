@@ -193,15 +193,17 @@ def _leased(state: WorkerState, job: Job) -> Iterator[None]:
         renewer.join(timeout=5)
 
 
+def _as_error(exc: BaseException) -> BaseException:
+    """The error in the exception tree: the database going away is StoreUnavailable."""
+    if lost_connection(exc) and not isinstance(exc, StoreUnavailable):
+        return StoreUnavailable(f"the database connection was lost: {stages.error_text(exc)}")
+    return exc
+
+
 def _retryable(exc: BaseException) -> bool:
     """The one rule: the error's class says whether another try may succeed."""
-    if isinstance(exc, PolynewsError):
-        return exc.retryable
-    if lost_connection(exc):  # the database went away: StoreUnavailable, retryable
-        return StoreUnavailable("lost").retryable
-    # The broker went away while the job talked to it (kombu's and redis's errors).
-    module = type(exc).__module__
-    return module.startswith(("kombu", "redis", "amqp")) and "Connection" in type(exc).__name__
+    error = _as_error(exc)
+    return isinstance(error, PolynewsError) and error.retryable
 
 
 def _delay(settings: Settings, attempt: int) -> float:
@@ -267,6 +269,9 @@ def _whole_store(state: WorkerState, job: Job, name: str, fn: Any) -> None:
     ctx = state.context()
     report = RunReport()
     with stage_lock(state.engine, state.settings.data_dir, name):
+        if name == "dedup":
+            # Rebuilt from the store for every job: another worker may have run the last.
+            ctx.dedup_index = None
         fn(ctx, report)
     log.info(
         "stage ran stage=%s ready=%d duplicates=%d storied=%d indexed=%d job_id=%s",
@@ -276,9 +281,6 @@ def _whole_store(state: WorkerState, job: Job, name: str, fn: Any) -> None:
 
 
 def _dedup(state: WorkerState, job: Job) -> None:
-    # The index is rebuilt from the store for every job: another worker may have run
-    # the previous one.
-    state.context().dedup_index = None
     _whole_store(state, job, "dedup", stages.dedup_pending)
 
 

@@ -245,6 +245,17 @@ def mark_sent(engine: Engine, ids: Sequence[int]) -> None:
             )
 
 
+def purge_done(engine: Engine, *, older_than: timedelta) -> int:
+    """Forget done jobs last touched more than ``older_than`` ago (dead letters stay)."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                jobs.delete().where(jobs.c.state == DONE, jobs.c.updated_at < utcnow() - older_than)
+            ).rowcount
+            or 0
+        )
+
+
 def dead_letters(engine: Engine, *, limit: int = 100) -> list[Job]:
     """The newest dead letters: jobs that kept failing, with their errors."""
     with engine.connect() as conn:
