@@ -63,7 +63,7 @@ def _isolated_from_the_operator(_empty_cwd: Path, monkeypatch: pytest.MonkeyPatc
 # Files whose tests start the longest work: under ``--dist loadfile`` they go first, so they
 # do not begin on one worker after the other has run out of work. The demo --once run that
 # tests/test_pipeline.py and tests/web/test_web_browser.py read starts with tests/test_cli.py.
-FIRST = ("tests/test_cli.py", "tests/test_pipeline.py")
+FIRST = ("tests/test_cli.py", "tests/test_pipeline.py", "tests/distributed/test_scale_out.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

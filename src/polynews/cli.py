@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from polynews.config import Settings, load_settings
+from polynews.distributed import cli as distributed_cli
 from polynews.errors import PolynewsError
 from polynews.logs import configure_logging
 from polynews.model import SourceKind
@@ -116,6 +117,8 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(stories_app, name="stories")
 app.add_typer(claims_app, name="claims")
 app.add_typer(models_app, name="models")
+for _command in (distributed_cli.worker, distributed_cli.scheduler, distributed_cli.jobs):
+    app.command()(_command)
 
 
 def _settings(ctx: typer.Context) -> Settings:

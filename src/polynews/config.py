@@ -551,9 +551,9 @@ class Settings:
 
     broker_url: str = setting(
         "",
-        "URL of the message broker of the distributed workers, e.g. redis://host:6379/0 or "
-        "amqp://user:pass@host:5672//; empty runs every stage in-process (the embedded "
-        "default).",
+        "Message broker of the distributed executor (polynews worker, polynews scheduler): "
+        "redis://host:6379/0 for Redis, amqp://user:pass@host:5672// for RabbitMQ. Empty "
+        "means the embedded default: every stage runs in-process, no broker.",
         secret=True,
         validate=_service_url,
     )
@@ -575,6 +575,32 @@ class Settings:
         "127.0.0.1",
         "Address the metrics_port server listens on; a private interface (or 0.0.0.0) lets "
         "a Prometheus on another machine scrape it.",
+    )
+
+    job_retries: int = setting(
+        5,
+        "Times a stage job that failed with a retryable error (the database or a server "
+        "away) is retried, with doubling delays from retry_backoff, before it is kept as a "
+        "dead letter; also the claims after which a job whose worker keeps dying is.",
+        validate=_non_negative,
+    )
+    job_lease: float = setting(
+        600.0,
+        "Seconds a worker holds a claimed stage job; a worker that died frees its jobs "
+        "after this, and the scheduler sends them again. Longer than the slowest job.",
+        validate=_positive,
+    )
+    job_resend_after: float = setting(
+        60.0,
+        "Seconds after which the scheduler sends again a job no worker holds (its message "
+        "lost with a broker restart, or its worker dead); a second copy is harmless.",
+        validate=_positive,
+    )
+    scheduler_lock_ttl: float = setting(
+        15.0,
+        "Seconds after which a standby polynews scheduler takes over from an active one that "
+        "stopped renewing its lock (it died or lost the broker).",
+        validate=_positive,
     )
 
     def __post_init__(self) -> None:

@@ -3,8 +3,10 @@
     PolynewsError                  retryable: another try later may succeed (default: no)
     ├── ConfigError            a setting is missing, malformed or out of range
     ├── StoreError             the database refused an operation
-    │   └── ArchiveError           a raw response's WARC record cannot be written or read
-    │                              back intact (missing file or object, digest mismatch)
+    │   ├── ArchiveError           a raw response's WARC record cannot be written or read
+    │   │                          back intact (missing file or object, digest mismatch)
+    │   └── StoreUnavailable       the database could not be reached, or dropped the
+    │                              connection in the middle of a stage           RETRYABLE
     ├── CoordinationError      state shared between workers (Redis) could not be
     │                          read or written                                   RETRYABLE
     ├── SourceError            a source definition is unusable (bad URL, bad OPML, unknown kind)
@@ -47,6 +49,11 @@ The retry rule lives here and nowhere else: every caller asks ``error.retryable`
   times; nothing above them retries it again in the same pass (the next pass retries
   failed translations). A permanent failure of a batch is tried once per article, so one
   article cannot fail its neighbours.
+
+* A stage job of the distributed executor whose stage function raised a retryable error
+  (the database or the broker went away) is retried by Celery with backoff, up to
+  ``job_retries`` times; a job that still fails, or fails with a permanent error, is
+  recorded as a dead letter against its source or article and never tried again by itself.
 
 Every message says what happened, to what, and (where useful) what to do.
 """
@@ -97,6 +104,16 @@ class CoordinationError(PolynewsError):
     @property
     def retryable(self) -> bool:
         """Yes: the server may be back next time."""
+        return True
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or dropped the connection (a restart, a
+    failover, an administrator ending sessions). Nothing is wrong with the work itself."""
+
+    @property
+    def retryable(self) -> bool:
+        """Yes: the database comes back, and every stage resumes from what it stored."""
         return True
 
 

@@ -76,7 +76,7 @@ def redis_queues(url: str) -> tuple[dict[str, int], int]:
 
 def live_workers(url: str, timeout: float) -> dict[str, list[str]]:
     """Workers that answered within ``timeout`` seconds, with the queues each consumes."""
-    from celery import Celery  # type: ignore[import-untyped]
+    from celery import Celery
 
     app = Celery("polynews-status", broker=url, set_as_current=False)
     app.conf.broker_connection_retry_on_startup = False

@@ -21,9 +21,6 @@ ALLOWED: dict[str, str] = {
         "its own token-bucket SQLite file beside the data, not the polynews database "
         "(plain sqlite3, no engine, no migration; see the module docstring)"
     ),
-    # TEMPORARY: the celery helper's branch moves pipeline.py's SQL into store/; remove this
-    # entry when that branch is merged (the test then fails until it is removed).
-    "pipeline.py": "until the scale-out branch moves its queries into polynews.store",
 }
 
 BUILDERS = frozenset(

@@ -394,3 +394,13 @@ def stats(engine: Engine) -> dict[str, Any]:
         "translations": translation_stats(engine),
         **story_stats,
     }
+
+
+def count_status(engine: Engine, status: ArticleStatus) -> int:
+    """How many articles are in ``status``."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(articles).where(articles.c.status == status.value)
+            ).scalar_one()
+        )

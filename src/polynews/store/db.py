@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from polynews.config import Settings
 from polynews.errors import StoreError
@@ -186,3 +186,31 @@ def _redact(url: str) -> str:
         return "<unparsable database URL>"
     query = {k: ("***" if k.lower() == "password" else v) for k, v in parsed.query.items()}
     return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+# SQLSTATE classes of a connection that is gone: "connection exception" and "operator
+# intervention" (an administrator ended the session, the server shuts down).
+_LOST_SQLSTATES = ("08", "57P")
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database connection went away.
+
+    Such an error is nobody's fault among the rows being written: the stage that met it
+    stops, and a later try resumes from what was stored.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_LOST_SQLSTATES):
+            return True
+        if type(current).__name__ in {"InterfaceError", "OperationalError"} and (
+            "closed" in str(current).lower() or "terminat" in str(current).lower()
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

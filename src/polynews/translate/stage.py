@@ -89,6 +89,23 @@ def translate_pending(
     return counts
 
 
+def translate_direction(
+    engine: Engine, translator: Translator, source: str | None, target: str
+) -> dict[str, int]:
+    """The translate stage for one direction only (``source`` None: articles whose
+    language is unknown): what :func:`translate_pending` does for it, with no deadline.
+    A distributed translation job is one direction. Returns ``{status: count}``."""
+    with engine.connect() as conn:
+        pending = store.untranslated(conn, target, retry_failed=True)
+    items = [item for item in pending if (item.language or None) == (source or None)]
+    counts: dict[str, int] = {}
+    if items:
+        group = _Group(engine, translator, source or None, target, 0, 1.0, _Budget(None))
+        for status in group.run(items, 2000):
+            counts[status.value] = counts.get(status.value, 0) + 1
+    return counts
+
+
 class _OutOfTime(Exception):
     """The translate stage's time budget is spent (never leaves this module)."""
 
