@@ -6,7 +6,7 @@
 Each stage reads articles in one status and moves them to the next in its own
 transaction, so the process can be killed at any point and started again: nothing is
 lost (every transition is committed with its data) and nothing is duplicated (article
-URLs are unique; the dedup index is rebuilt from stored fingerprints).
+URLs are unique; the dedup index is stored with the articles it indexes).
 
 A failure belongs to one source or one article: whatever it raises (a fetch or parse
 error, a bug, a row the database refuses) is recorded against it (an event, the
@@ -49,6 +49,7 @@ from polynews.progress import NoProgress, Progress, make_progress
 from polynews.store import articles as store
 from polynews.store import open_store, search
 from polynews.store import sources as source_store
+from polynews.store.dedup_index import StoredArticleIndex
 from polynews.store.lock import pipeline_lock
 from polynews.store.schema import articles as articles_table
 from polynews.store.sources import utcnow
@@ -109,7 +110,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.executor = executor
         self.progress = progress or NoProgress()
-        self._index: dedup.ArticleIndex | None = None
+        self._index: StoredArticleIndex | None = None
         self._num_perm = 128
         self._linker = linker
         self._story_stage: StoryStage | None = None
@@ -549,25 +550,12 @@ class Pipeline:
 
     # -- stage 4: dedup -------------------------------------------------------------------
 
-    def _load_index(self) -> dedup.ArticleIndex:
-        if self._index is None:
-            index = dedup.ArticleIndex(
+    def _load_index(self) -> StoredArticleIndex:
+        if self._index is None:  # the index is in the database: only its layout is checked
+            index = StoredArticleIndex(
                 threshold=self.settings.near_duplicate_threshold, num_perm=self._num_perm
             )
-            for row in store.fingerprints(self.engine):
-                try:
-                    signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
-                except PolynewsError as exc:  # a damaged row still counts by URL and hash
-                    log.warning(
-                        "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
-                    )
-                    signature = None
-                index.add(
-                    row.id,
-                    canonical_url=row.canonical_url,
-                    text_hash=row.content_hash,
-                    signature=signature,
-                )
+            index.prepare(self.engine)
             self._index = index
         return self._index
 
@@ -589,10 +577,9 @@ class Pipeline:
                 search.index_articles(conn, [row.id for row in batch])
             return
         except Exception:
-            # Forget what the failed transaction counted and added, then go row by row.
+            # Forget what the failed transaction counted (it rolled its index rows back
+            # with it), then go row by row.
             report.ready, report.duplicates, report.by_kind = before
-            self._index = None
-            index = self._load_index()
 
         def write(conn: Connection, row: Any) -> None:
             self._dedup_one(conn, row, index, report)
@@ -604,7 +591,7 @@ class Pipeline:
         self._write_each(batch, write, failed)
 
     def _dedup_one(
-        self, conn: Connection, row: Any, index: dedup.ArticleIndex, report: RunReport
+        self, conn: Connection, row: Any, index: StoredArticleIndex, report: RunReport
     ) -> None:
         signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
         fingerprint = {
@@ -612,10 +599,10 @@ class Pipeline:
             "text_hash": row.content_hash,
             "signature": signature,
         }
-        match = index.find(**fingerprint, exclude=row.id)
+        match = index.find(conn, **fingerprint, exclude=row.id)
         if match is None:
             store.mark_ready(conn, row.id)
-            index.add(row.id, **fingerprint)
+            index.add(conn, row.id, **fingerprint)
             report.ready += 1
             return
         store.mark_duplicate(conn, row.id, match.original, match.kind, match.similarity)

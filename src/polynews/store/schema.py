@@ -153,7 +153,11 @@ def _register_extension_tables() -> None:
     """Import the modules that add their tables to ``metadata`` (translation memory, ...)."""
     import importlib
 
-    for module in ("polynews.store.schema_translate", "polynews.store.schema_stories"):
+    for module in (
+        "polynews.store.schema_translate",
+        "polynews.store.schema_stories",
+        "polynews.store.schema_dedup",
+    ):
         importlib.import_module(module)
 
 

@@ -1,0 +1,258 @@
+"""The shared index of published articles that dedup checks each new article against.
+
+It lives in the database, so that every worker process (and every pass) sees the same
+index without rebuilding it: the same canonical URL and the same content hash are looked
+up on ``articles`` through their indexes, and near-duplicate candidates through
+``dedup_bands``, one row per LSH band of each published article's MinHash signature
+(written in the transaction that publishes the article). Candidates are then checked by
+estimated Jaccard similarity exactly as :class:`polynews.dedup.NearDuplicateIndex` does,
+so the decisions are those of the in-memory index.
+
+Concurrency: the check and the write of one decision must not interleave with another
+worker's, or two copies deduped at the same moment would both see "nothing like me" and
+both be published. On PostgreSQL each dedup transaction therefore takes one
+transaction-level advisory lock before its first lookup and keeps it until it commits:
+decisions are serialised (they cost about a millisecond each), and no lock ordering
+between buckets can deadlock. On SQLite, writers are serialised by the database itself
+and one pipeline runs per data directory (:mod:`polynews.store.lock`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text
+
+from polynews.dedup import (
+    BandLayout,
+    Match,
+    MinHashSignature,
+    band_buckets,
+    band_layout,
+    check_num_perm,
+    rank_candidates,
+    signature_from_bytes,
+)
+from polynews.errors import ParseError
+from polynews.model import ArticleStatus
+from polynews.store.schema import articles
+from polynews.store.schema_dedup import dedup_bands, dedup_layout
+
+log = logging.getLogger(__name__)
+
+# Names "polynews dedup decisions" among advisory locks (the pipeline lock is "pnpw").
+_PG_LOCK_KEY = 0x706E6464  # "pndd"
+_BATCH = 1000
+_READY = ArticleStatus.READY.value
+
+
+class StoredArticleIndex:
+    """The three dedup checks (same URL, same text, near copy) against published articles
+    in the database: the interface of :class:`polynews.dedup.ArticleIndex`, with the
+    transaction's connection passed in."""
+
+    def __init__(self, *, threshold: float, num_perm: int = 128) -> None:
+        self.layout = band_layout(threshold, num_perm)
+        self.threshold = threshold
+        self.num_perm = num_perm
+
+    def prepare(self, engine: Engine) -> int:
+        """Make the stored bands follow this index's layout; returns how many articles were
+        re-banded (0 unless the threshold or number of permutations changed)."""
+        with engine.begin() as conn:
+            serialise(conn)
+            current = conn.execute(select(dedup_layout).where(dedup_layout.c.id == 1)).first()
+            if current is not None and _layout_of(current) == self.layout:
+                return 0
+            conn.execute(delete(dedup_bands))
+            count = 0
+            for batch in _ready_signatures(conn):
+                count += write_bands(conn, batch, self.layout, num_perm=self.num_perm)
+            conn.execute(delete(dedup_layout))
+            conn.execute(
+                insert(dedup_layout).values(
+                    id=1,
+                    num_perm=self.layout.num_perm,
+                    bands=self.layout.bands,
+                    rows_per_band=self.layout.rows,
+                )
+            )
+        log.info(
+            "near-duplicate bands rebuilt articles=%s bands=%s rows=%s stage=dedup",
+            count,
+            self.layout.bands,
+            self.layout.rows,
+        )
+        return count
+
+    def find(
+        self,
+        conn: Connection,
+        *,
+        canonical_url: str | None,
+        text_hash: str | None,
+        signature: MinHashSignature | None,
+        exclude: int | None = None,
+    ) -> Match | None:
+        """The published article this one copies, or None when it is new.
+
+        Serialises this transaction's decisions with other workers' (see the module
+        docstring) until the transaction ends.
+        """
+        serialise(conn)
+        other = -1 if exclude is None else exclude
+        for kind, column, value in (
+            ("url", articles.c.canonical_url, canonical_url),
+            ("exact", articles.c.content_hash, text_hash),
+        ):
+            if not value:
+                continue
+            first = conn.execute(
+                select(func.min(articles.c.id)).where(
+                    column == value, articles.c.status == _READY, articles.c.id != other
+                )
+            ).scalar()
+            if first is not None:
+                return Match(int(first), kind, 1.0)
+        if signature is None:
+            return None
+        check_num_perm(signature, self.num_perm)
+        if signature.is_empty():
+            return None
+        candidates = self._candidates(conn, signature, other)
+        ranked = rank_candidates(signature, candidates, self.threshold)
+        if not ranked:
+            return None
+        return Match(ranked[0], "near", signature.jaccard(candidates[ranked[0]]))
+
+    def add(
+        self,
+        conn: Connection,
+        key: int,
+        *,
+        canonical_url: str | None,
+        text_hash: str | None,
+        signature: MinHashSignature | None,
+    ) -> None:
+        """Index the article ``key``, published in this transaction (its row already holds
+        the URL and hash, so only its signature's bands are written)."""
+        del canonical_url, text_hash  # looked up on the article's own row
+        conn.execute(delete(dedup_bands).where(dedup_bands.c.article_id == key))
+        if signature is None or signature.is_empty():
+            return
+        check_num_perm(signature, self.num_perm)
+        conn.execute(
+            insert(dedup_bands),
+            [
+                {"band": band, "bucket": bucket, "article_id": key}
+                for band, bucket in enumerate(band_buckets(signature, self.layout))
+            ],
+        )
+
+    def _candidates(
+        self, conn: Connection, signature: MinHashSignature, exclude: int
+    ) -> dict[int, MinHashSignature]:
+        """Published articles sharing a band bucket with ``signature``, with their signatures."""
+        in_bucket = or_(
+            *(
+                and_(dedup_bands.c.band == band, dedup_bands.c.bucket == bucket)
+                for band, bucket in enumerate(band_buckets(signature, self.layout))
+            )
+        )
+        ids = select(dedup_bands.c.article_id).where(in_bucket).distinct().scalar_subquery()
+        rows = conn.execute(
+            select(articles.c.id, articles.c.minhash).where(
+                articles.c.id.in_(ids), articles.c.status == _READY, articles.c.id != exclude
+            )
+        )
+        found: dict[int, MinHashSignature] = {}
+        for row in rows:
+            try:
+                candidate = signature_from_bytes(row.minhash)
+                check_num_perm(candidate, self.num_perm)
+            except (ParseError, ValueError, TypeError) as exc:
+                log.warning(
+                    "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
+                )
+                continue
+            found[int(row.id)] = candidate
+        return found
+
+
+def serialise(conn: Connection) -> None:
+    """Hold the dedup decision lock until this transaction ends (PostgreSQL; re-entrant)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+
+
+def write_bands(
+    conn: Connection, rows: Iterable[tuple[int, bytes | None]], layout: BandLayout, *, num_perm: int
+) -> int:
+    """Write the band rows of ``(article_id, stored signature)`` pairs; returns how many
+    articles got rows (unreadable and empty signatures get none, as in the index)."""
+    values: list[dict[str, Any]] = []
+    count = 0
+    for article_id, data in rows:
+        if not data:
+            continue
+        try:
+            signature = signature_from_bytes(data)
+            check_num_perm(signature, num_perm)
+        except (ParseError, ValueError) as exc:
+            log.warning(
+                "fingerprint unreadable article_id=%s error=%s stage=dedup", article_id, exc
+            )
+            continue
+        if signature.is_empty():
+            continue
+        count += 1
+        values.extend(
+            {"band": band, "bucket": bucket, "article_id": article_id}
+            for band, bucket in enumerate(band_buckets(signature, layout))
+        )
+    if values:
+        conn.execute(insert(dedup_bands), values)
+    return count
+
+
+def _ready_signatures(conn: Connection) -> Iterator[list[tuple[int, bytes | None]]]:
+    """(id, minhash) of every published article, in batches, by id."""
+    last = 0
+    while True:
+        batch = [
+            (int(row.id), row.minhash)
+            for row in conn.execute(
+                select(articles.c.id, articles.c.minhash)
+                .where(articles.c.status == _READY, articles.c.id > last)
+                .order_by(articles.c.id)
+                .limit(_BATCH)
+            )
+        ]
+        if not batch:
+            return
+        yield batch
+        last = batch[-1][0]
+
+
+def _layout_of(row: Any) -> BandLayout:
+    return BandLayout(num_perm=row.num_perm, bands=row.bands, rows=row.rows_per_band)
+
+
+def band_rows(conn: Connection) -> list[tuple[int, int, int]]:
+    """Every stored (article_id, band, bucket), sorted: for checks and tests."""
+    return [
+        (int(r.article_id), int(r.band), int(r.bucket))
+        for r in conn.execute(
+            select(dedup_bands.c.article_id, dedup_bands.c.band, dedup_bands.c.bucket).order_by(
+                dedup_bands.c.article_id, dedup_bands.c.band
+            )
+        )
+    ]
+
+
+def stored_layout(conn: Connection) -> BandLayout | None:
+    """The layout the stored bands were written with (None before the first pass)."""
+    row = conn.execute(select(dedup_layout).where(dedup_layout.c.id == 1)).first()
+    return None if row is None else _layout_of(row)
