@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, TextClause, delete, func, insert, select, text
 
 from polynews.dedup import (
     BandLayout,
@@ -155,17 +156,10 @@ class StoredArticleIndex:
         self, conn: Connection, signature: MinHashSignature, exclude: int
     ) -> dict[int, MinHashSignature]:
         """Published articles sharing a band bucket with ``signature``, with their signatures."""
-        in_bucket = or_(
-            *(
-                and_(dedup_bands.c.band == band, dedup_bands.c.bucket == bucket)
-                for band, bucket in enumerate(band_buckets(signature, self.layout))
-            )
-        )
-        ids = select(dedup_bands.c.article_id).where(in_bucket).distinct().scalar_subquery()
+        buckets = band_buckets(signature, self.layout)
+        params: dict[str, Any] = {f"k{band}": bucket for band, bucket in enumerate(buckets)}
         rows = conn.execute(
-            select(articles.c.id, articles.c.minhash).where(
-                articles.c.id.in_(ids), articles.c.status == _READY, articles.c.id != exclude
-            )
+            _candidate_query(self.layout.bands), {**params, "ready": _READY, "exclude": exclude}
         )
         found: dict[int, MinHashSignature] = {}
         for row in rows:
@@ -179,6 +173,17 @@ class StoredArticleIndex:
                 continue
             found[int(row.id)] = candidate
         return found
+
+
+@cache
+def _candidate_query(bands: int) -> TextClause:
+    """Published articles with a band bucket among ``:k0`` to ``:k<bands-1>``, with their
+    signatures (literal SQL: built once per layout, it costs no compilation per article)."""
+    in_bucket = " OR ".join(f"(band = {band} AND bucket = :k{band})" for band in range(bands))
+    return text(
+        "SELECT id, minhash FROM articles WHERE status = :ready AND id != :exclude AND id IN "  # noqa: S608
+        f"(SELECT article_id FROM dedup_bands WHERE {in_bucket})"
+    )
 
 
 def serialise(conn: Connection) -> None:
