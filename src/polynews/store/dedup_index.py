@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, TextClause, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text
 
 from polynews.dedup import (
     BandLayout,
@@ -47,6 +47,18 @@ log = logging.getLogger(__name__)
 _PG_LOCK_KEY = 0x706E6464  # "pndd"
 _BATCH = 1000
 _READY = ArticleStatus.READY.value
+# The first published article with the same canonical URL, and with the same text
+# (literal SQL on the hot path: no statement to build and compile per article). The
+# status is tested outside WHERE, so that the URL and hash indexes are the ones used.
+_SAME = text(
+    "SELECT min(CASE WHEN canonical_url = :url AND status = :ready THEN id END), "
+    "min(CASE WHEN content_hash = :hash AND status = :ready THEN id END) FROM articles "
+    "WHERE (canonical_url = :url OR content_hash = :hash) AND id != :exclude"
+)
+_FORGET = text("DELETE FROM dedup_bands WHERE article_id = :article_id")
+_INSERT = text(
+    "INSERT INTO dedup_bands (band, bucket, article_id) VALUES (:band, :bucket, :article_id)"
+)
 
 
 class StoredArticleIndex:
@@ -58,6 +70,7 @@ class StoredArticleIndex:
         self.layout = band_layout(threshold, num_perm)
         self.threshold = threshold
         self.num_perm = num_perm
+        self._last: tuple[MinHashSignature, list[int]] | None = None
 
     def prepare(self, engine: Engine) -> int:
         """Make the stored bands follow this index's layout; returns how many articles were
@@ -104,19 +117,14 @@ class StoredArticleIndex:
         """
         serialise(conn)
         other = -1 if exclude is None else exclude
-        for kind, column, value in (
-            ("url", articles.c.canonical_url, canonical_url),
-            ("exact", articles.c.content_hash, text_hash),
-        ):
-            if not value:
-                continue
-            first = conn.execute(
-                select(func.min(articles.c.id)).where(
-                    column == value, articles.c.status == _READY, articles.c.id != other
-                )
-            ).scalar()
-            if first is not None:
-                return Match(int(first), kind, 1.0)
+        if canonical_url or text_hash:
+            same_url, same_text = conn.execute(
+                _SAME, {"url": canonical_url, "hash": text_hash, "ready": _READY, "exclude": other}
+            ).one()
+            if same_url is not None:
+                return Match(int(same_url), "url", 1.0)
+            if same_text is not None:
+                return Match(int(same_text), "exact", 1.0)
         if signature is None:
             return None
         check_num_perm(signature, self.num_perm)
@@ -140,23 +148,30 @@ class StoredArticleIndex:
         """Index the article ``key``, published in this transaction (its row already holds
         the URL and hash, so only its signature's bands are written)."""
         del canonical_url, text_hash  # looked up on the article's own row
-        conn.execute(delete(dedup_bands).where(dedup_bands.c.article_id == key))
+        conn.execute(_FORGET, {"article_id": key})
         if signature is None or signature.is_empty():
             return
         check_num_perm(signature, self.num_perm)
         conn.execute(
-            insert(dedup_bands),
+            _INSERT,
             [
                 {"band": band, "bucket": bucket, "article_id": key}
-                for band, bucket in enumerate(band_buckets(signature, self.layout))
+                for band, bucket in enumerate(self._buckets(signature))
             ],
         )
+
+    def _buckets(self, signature: MinHashSignature) -> list[int]:
+        """The signature's band buckets (those of the last one asked for are kept: find
+        and add of one article compute them once)."""
+        if self._last is None or self._last[0] is not signature:
+            self._last = (signature, band_buckets(signature, self.layout))
+        return self._last[1]
 
     def _candidates(
         self, conn: Connection, signature: MinHashSignature, exclude: int
     ) -> dict[int, MinHashSignature]:
         """Published articles sharing a band bucket with ``signature``, with their signatures."""
-        buckets = band_buckets(signature, self.layout)
+        buckets = self._buckets(signature)
         params: dict[str, Any] = {f"k{band}": bucket for band, bucket in enumerate(buckets)}
         rows = conn.execute(
             _candidate_query(self.layout.bands), {**params, "ready": _READY, "exclude": exclude}
