@@ -23,6 +23,7 @@ from tests.conftest import _postgres_database
 from polynews import dedup
 from polynews.config import Settings, defaults
 from polynews.demo import synthetic
+from polynews.errors import SourceError
 from polynews.executor import InlineExecutor
 from polynews.ingest.fetcher import Fetcher
 from polynews.model import ArticleStatus, FeedEntry
@@ -139,7 +140,11 @@ def near_duplicate_corpus(originals: int, seed: int = 7) -> list[Doc]:
 
 def _store_extracted(engine: Engine, docs: list[Doc]) -> list[int]:
     """The documents as extracted articles awaiting dedup, in order; their ids."""
-    source = source_store.add_source(engine, kind="feed", url="https://gen.example/rss")
+    feed = "https://gen.example/rss"
+    try:
+        source = source_store.get_source(engine, feed)
+    except SourceError:
+        source = source_store.add_source(engine, kind="feed", url=feed)
     with engine.begin() as conn:
         store.add_discovered(conn, source.id, [(d.url, FeedEntry(d.url)) for d in docs])
         ids = {r.url: r.id for r in conn.execute(select(articles.c.id, articles.c.url))}
@@ -370,3 +375,44 @@ def test_two_processes_deduping_two_copies_at_once_publish_one(pg_engine: Engine
     (copied,) = set(ids) - set(published)
     match = got[copied]
     assert match is not None and match[:2] == ("near", published[0])
+
+
+def test_an_article_deduped_again_with_new_text_keeps_only_its_new_bands(
+    db_settings: Settings,
+) -> None:
+    engine = create_db_engine(db_settings.database)
+    migrate(engine)
+    try:
+        first = [p.strip() for p in (FIXTURES / "en-original.txt").read_text().split("\n\n")]
+        second = [p.strip() for p in (FIXTURES / "fr-original.txt").read_text().split("\n\n")]
+        (key,) = _store_extracted(engine, [Doc("https://a.example/1", None, first)])
+        _dedup_pass(db_settings, engine)
+        # Extracted again (a reextract), now with another text: decided and banded anew.
+        with engine.begin() as conn:
+            store.save_extraction(
+                conn,
+                key,
+                {
+                    "content_hash": dedup.content_hash(second),
+                    "minhash": dedup.signature_to_bytes(dedup.minhash(second)),
+                },
+            )
+        _dedup_pass(db_settings, engine)
+        layout = dedup.band_layout(db_settings.near_duplicate_threshold)
+        with engine.connect() as conn:
+            assert dedup_index.band_rows(conn) == _expected_bands(engine, layout, [key])
+        # so a copy of the first text is new, and a copy of the second is a copy
+        more = _store_extracted(
+            engine,
+            [
+                Doc("https://b.example/2", None, first[:-1]),
+                Doc("https://c.example/3", None, second[:-1]),
+            ],
+        )
+        _dedup_pass(db_settings, engine)
+        got = _decisions(engine)
+        match = got[more[1]]
+        assert got[key] is None and got[more[0]] is None
+        assert match is not None and match[:2] == ("near", key)
+    finally:
+        engine.dispose()

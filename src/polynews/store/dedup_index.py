@@ -47,14 +47,6 @@ log = logging.getLogger(__name__)
 _PG_LOCK_KEY = 0x706E6464  # "pndd"
 _BATCH = 1000
 _READY = ArticleStatus.READY.value
-# The first published article with the same canonical URL, and with the same text
-# (literal SQL on the hot path: no statement to build and compile per article). The
-# status is tested outside WHERE, so that the URL and hash indexes are the ones used.
-_SAME = text(
-    "SELECT min(CASE WHEN canonical_url = :url AND status = :ready THEN id END), "
-    "min(CASE WHEN content_hash = :hash AND status = :ready THEN id END) FROM articles "
-    "WHERE (canonical_url = :url OR content_hash = :hash) AND id != :exclude"
-)
 _FORGET = text("DELETE FROM dedup_bands WHERE article_id = :article_id")
 _INSERT = text(
     "INSERT INTO dedup_bands (band, bucket, article_id) VALUES (:band, :bucket, :article_id)"
@@ -71,6 +63,7 @@ class StoredArticleIndex:
         self.threshold = threshold
         self.num_perm = num_perm
         self._last: tuple[MinHashSignature, list[int]] | None = None
+        self._unbanded: int | None = None  # the article find saw without band rows
 
     def prepare(self, engine: Engine) -> int:
         """Make the stored bands follow this index's layout; returns how many articles were
@@ -117,20 +110,35 @@ class StoredArticleIndex:
         """
         serialise(conn)
         other = -1 if exclude is None else exclude
-        if canonical_url or text_hash:
-            same_url, same_text = conn.execute(
-                _SAME, {"url": canonical_url, "hash": text_hash, "ready": _READY, "exclude": other}
-            ).one()
-            if same_url is not None:
-                return Match(int(same_url), "url", 1.0)
-            if same_text is not None:
-                return Match(int(same_text), "exact", 1.0)
+        buckets: list[int] = []
+        if signature is not None and len(signature) == self.num_perm and not signature.is_empty():
+            buckets = self._buckets(signature)
+        params: dict[str, Any] = {
+            "url": canonical_url,
+            "hash": text_hash,
+            "ready": _READY,
+            "exclude": other,
+            **{f"k{band}": bucket for band, bucket in enumerate(buckets)},
+        }
+        same_url = same_text = None
+        banded = 0
+        near: list[tuple[int, Any]] = []
+        for kind, first, second, data in conn.execute(_lookup_query(len(buckets)), params):
+            if kind == "same":
+                same_url, same_text = first, second
+            elif kind == "banded":
+                banded = int(first)
+            else:
+                near.append((int(first), data))
+        self._unbanded = other if not banded else None
+        if same_url is not None:
+            return Match(int(same_url), "url", 1.0)
+        if same_text is not None:
+            return Match(int(same_text), "exact", 1.0)
         if signature is None:
             return None
-        check_num_perm(signature, self.num_perm)
-        if signature.is_empty():
-            return None
-        candidates = self._candidates(conn, signature, other)
+        check_num_perm(signature, self.num_perm)  # as the in-memory index, after URL and text
+        candidates = self._signatures(near)
         ranked = rank_candidates(signature, candidates, self.threshold)
         if not ranked:
             return None
@@ -148,7 +156,9 @@ class StoredArticleIndex:
         """Index the article ``key``, published in this transaction (its row already holds
         the URL and hash, so only its signature's bands are written)."""
         del canonical_url, text_hash  # looked up on the article's own row
-        conn.execute(_FORGET, {"article_id": key})
+        if self._unbanded != key:  # bands of an earlier text (after reextract) go first
+            conn.execute(_FORGET, {"article_id": key})
+        self._unbanded = None
         if signature is None or signature.is_empty():
             return
         check_num_perm(signature, self.num_perm)
@@ -167,44 +177,64 @@ class StoredArticleIndex:
             self._last = (signature, band_buckets(signature, self.layout))
         return self._last[1]
 
-    def _candidates(
-        self, conn: Connection, signature: MinHashSignature, exclude: int
-    ) -> dict[int, MinHashSignature]:
-        """Published articles sharing a band bucket with ``signature``, with their signatures."""
-        buckets = self._buckets(signature)
-        params: dict[str, Any] = {f"k{band}": bucket for band, bucket in enumerate(buckets)}
-        rows = conn.execute(
-            _candidate_query(self.layout.bands), {**params, "ready": _READY, "exclude": exclude}
-        )
+    def _signatures(self, rows: Iterable[tuple[int, Any]]) -> dict[int, MinHashSignature]:
+        """The readable signatures of candidate ``(id, minhash)`` rows, by id."""
         found: dict[int, MinHashSignature] = {}
-        for row in rows:
+        for article_id, data in rows:
             try:
-                candidate = signature_from_bytes(row.minhash)
+                candidate = signature_from_bytes(bytes(data))
                 check_num_perm(candidate, self.num_perm)
             except (ParseError, ValueError, TypeError) as exc:
                 log.warning(
-                    "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
+                    "fingerprint unreadable article_id=%s error=%s stage=dedup", article_id, exc
                 )
                 continue
-            found[int(row.id)] = candidate
+            found[article_id] = candidate
         return found
 
 
 @cache
-def _candidate_query(bands: int) -> TextClause:
-    """Published articles with a band bucket among ``:k0`` to ``:k<bands-1>``, with their
-    signatures (literal SQL: built once per layout, it costs no compilation per article)."""
-    in_bucket = " OR ".join(f"(band = {band} AND bucket = :k{band})" for band in range(bands))
-    return text(
-        "SELECT id, minhash FROM articles WHERE status = :ready AND id != :exclude AND id IN "  # noqa: S608
-        f"(SELECT article_id FROM dedup_bands WHERE {in_bucket})"
+def _lookup_query(bands: int) -> TextClause:
+    """Everything dedup reads for one article, in one round trip (literal SQL, built once
+    per layout, so that no statement is built and compiled per article). Rows of
+    ``(kind, id, id, minhash)``:
+
+    - ``same``: the first published article with the same canonical URL, and the first
+      with the same text (the status is tested outside WHERE, so that the URL and hash
+      indexes are the ones used);
+    - ``banded``: how many band rows the article itself already has;
+    - ``near``: published articles sharing a bucket in any of the ``bands`` bands
+      (``:k0`` to ``:k<bands-1>``), with their signatures (none when ``bands`` is 0).
+    """
+    sql = (
+        "SELECT 'same', min(CASE WHEN canonical_url = :url AND status = :ready THEN id END), "
+        "min(CASE WHEN content_hash = :hash AND status = :ready THEN id END), NULL "
+        "FROM articles WHERE (canonical_url = :url OR content_hash = :hash) AND id != :exclude "
+        "UNION ALL SELECT 'banded', count(*), NULL, NULL FROM dedup_bands "
+        "WHERE article_id = :exclude"
     )
+    if bands:  # first, so that PostgreSQL types the last column from it (bytea)
+        in_bucket = " OR ".join(f"(band = {band} AND bucket = :k{band})" for band in range(bands))
+        sql = (
+            "SELECT 'near', id, NULL, minhash FROM articles "  # noqa: S608
+            "WHERE status = :ready AND id != :exclude AND id IN "
+            f"(SELECT article_id FROM dedup_bands WHERE {in_bucket}) UNION ALL {sql}"
+        )
+    return text(sql)
+
+
+_LOCKED = "polynews.dedup_index.locked"
 
 
 def serialise(conn: Connection) -> None:
     """Hold the dedup decision lock until this transaction ends (PostgreSQL; re-entrant)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    if conn.dialect.name != "postgresql":
+        return
+    held = conn.get_transaction()
+    if held is not None and conn.info.get(_LOCKED) is held:
+        return  # taken by an earlier article of this transaction
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    conn.info[_LOCKED] = conn.get_transaction()
 
 
 def write_bands(
