@@ -218,7 +218,7 @@ def main() -> None:
     print("|---|---|---|---|")
     print(
         f"| pass start-up | {rebuild:.2f} s (rebuild) | {startup * 1000:.1f} ms (layout "
-        f"check) | {startup / rebuild:.4f} |"
+        f"check) | 1/{rebuild / startup:,.0f} |"
     )
     print(
         f"| dedup of one new article (decision, mark, index) | {before_each * 1000:.2f} ms | "

@@ -7,6 +7,12 @@ estimated Jaccard similarity of word shingles (:func:`minhash`) is a lightly edi
 Different articles about the same story share facts and names, not runs of five words in
 a row, so they stay apart. ``benchmarks/dedup.py`` measures the similarities behind the
 chosen shingle size and threshold.
+
+The pipeline checks new articles against the published ones in the database
+(:mod:`polynews.store.dedup_index`, shared by every worker); :class:`ArticleIndex` is
+the same checks in memory. Signatures and LSH bands are computed with numpy alone, bit
+for bit as datasketch computes them (so stored signatures stay valid), which keeps
+scipy out of every command's start-up.
 """
 
 from __future__ import annotations
