@@ -311,3 +311,55 @@ def test_article_index_checks_url_then_text_then_near_copies() -> None:
     other = ["A completely different story about a school choir winning a regional prize."] * 3
     assert index.find(canonical_url=None, text_hash=None, signature=dedup.minhash(other)) is None
     assert len(index) == 1
+
+
+# --- the same signatures and bands as datasketch (which polynews used until 2026-12) -----
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2026])
+@pytest.mark.parametrize("num_perm", [16, 128, 256])
+def test_permutations_are_datasketchs(seed: int, num_perm: int) -> None:
+    from datasketch import MinHash
+
+    reference = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours = dedup._permutations(num_perm, seed)
+    assert ours[0].dtype == ours[1].dtype == reference.dtype
+    assert (ours[0] == reference[0]).all() and (ours[1] == reference[1]).all()
+
+
+@pytest.mark.parametrize("num_perm", [16, 128, 256])
+def test_signatures_are_datasketchs_bit_for_bit(num_perm: int) -> None:
+    from datasketch import LeanMinHash, MinHash
+
+    texts = [load(p.name) for p in sorted(CORPUS.glob("*.txt"))]
+    texts += [[], ["Port reopens"], ["東京で大雨のため電車が止まり多くの人が駅で待っています。"]]
+    for text in texts:
+        sketch = MinHash(num_perm=num_perm, seed=1, scheme="affine32")
+        sketch.update_batch([s.encode("utf-8") for s in dedup.shingles(text)])
+        ours = minhash(text, num_perm=num_perm)
+        assert ours.hashvalues.tolist() == sketch.hashvalues.tolist()
+        assert ours.is_empty() == sketch.is_empty()
+        # and what earlier versions stored reads back as the same signature
+        stored = signature_to_bytes(LeanMinHash(sketch))
+        assert stored == signature_to_bytes(ours)
+
+
+@pytest.mark.parametrize("num_perm", [64, 128])
+def test_band_layout_is_datasketchs_choice(num_perm: int) -> None:
+    from datasketch.lsh import _optimal_param
+
+    for step in range(2, 21):
+        threshold = step / 20
+        layout = dedup.band_layout(threshold, num_perm)
+        reference = _optimal_param(dedup.lsh_threshold(threshold), num_perm, 0.5, 0.5)
+        assert (layout.bands, layout.rows) == reference, threshold
+    assert dedup.band_layout(0.4) == dedup.BandLayout(num_perm=128, bands=42, rows=3)
+
+
+def test_importing_dedup_loads_neither_datasketch_nor_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, polynews.dedup; print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -7,6 +7,12 @@ estimated Jaccard similarity of word shingles (:func:`minhash`) is a lightly edi
 Different articles about the same story share facts and names, not runs of five words in
 a row, so they stay apart. ``benchmarks/dedup.py`` measures the similarities behind the
 chosen shingle size and threshold.
+
+The pipeline checks new articles against the published ones in the database
+(:mod:`polynews.store.dedup_index`, shared by every worker); :class:`ArticleIndex` is
+the same checks in memory. Signatures and LSH bands are computed with numpy alone, bit
+for bit as datasketch computes them (so stored signatures stay valid), which keeps
+scipy out of every command's start-up.
 """
 
 from __future__ import annotations
@@ -21,25 +27,20 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import idna
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+import numpy.typing as npt
 from publicsuffixlist import PublicSuffixList
 
 from polynews.errors import ParseError, SourceError
 
 logger = logging.getLogger(__name__)
 
-MinHashSignature: TypeAlias = LeanMinHash
-"""An immutable MinHash signature (datasketch ``LeanMinHash``, affine32 scheme)."""
-
 SHINGLE_SIZE = 5
 """Words per shingle; shorter texts use as many words as they have."""
 
-_SCHEME = "affine32"
 _SEED = 1
 _SIGNATURE_MAGIC = b"PNMH\x01"  # format version 1: seed u32, num_perm u16, values u32 (LE)
 _HEADER = struct.Struct("<IH")
@@ -226,10 +227,64 @@ def shingles(paragraphs: Sequence[str], *, size: int = SHINGLE_SIZE) -> set[str]
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
 
 
+class MinHashSignature:
+    """An immutable MinHash signature: one 32-bit minimum per permutation, of one seed.
+
+    Bit for bit the signature datasketch's ``MinHash(scheme="affine32")`` computes (SHA-1
+    of each shingle, MurmurHash3 finaliser, affine permutations drawn from the seed), so
+    signatures stored by earlier versions stay comparable; computed here with numpy alone
+    so that importing this module stays cheap.
+    """
+
+    __slots__ = ("_values", "seed")
+
+    def __init__(self, *, seed: int, hashvalues: npt.ArrayLike) -> None:
+        values = np.array(hashvalues, dtype=np.uint32)
+        values.flags.writeable = False
+        self.seed = seed
+        self._values = values
+
+    @property
+    def hashvalues(self) -> npt.NDArray[np.uint32]:
+        """The minima, one per permutation (read-only)."""
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def is_empty(self) -> bool:
+        """True for the signature of a text without words (every value at its maximum)."""
+        return bool(np.all(self._values == _MAX_HASH))
+
+    def jaccard(self, other: MinHashSignature) -> float:
+        """Estimated Jaccard similarity: the share of permutations whose minima agree."""
+        if other.seed != self.seed or len(other) != len(self):
+            raise ValueError(
+                f"cannot compare MinHash signatures of seed {self.seed} x {len(self)} and "
+                f"seed {other.seed} x {len(other)}"
+            )
+        return float(np.count_nonzero(self._values == other._values)) / float(len(self))
+
+
+_MAX_HASH = np.uint32(0xFFFFFFFF)
+
+
 @cache
-def _template(num_perm: int) -> MinHash:
-    # Drawing the permutations is the slow part of creating a MinHash: do it once.
-    return MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
+def _permutations(num_perm: int, seed: int = _SEED) -> tuple[npt.NDArray[np.uint32], ...]:
+    # Drawn exactly as datasketch's affine32 scheme draws them (odd multipliers), once.
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """MurmurHash3's 32-bit finaliser (a bijection), applied to each shingle hash."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 def minhash(
@@ -237,19 +292,23 @@ def minhash(
 ) -> MinHashSignature:
     """The MinHash signature of the text's word shingles.
 
-    A text without words gives an empty signature (``sig.is_empty()``), which
-    :class:`NearDuplicateIndex` never matches.
+    A text without words gives an empty signature (``sig.is_empty()``), which the
+    near-duplicate indexes never match.
     """
-    template = _template(num_perm)
-    sketch = MinHash(
-        num_perm=num_perm, seed=_SEED, scheme=_SCHEME, permutations=template.permutations
+    a, b = _permutations(num_perm)
+    words = shingles(paragraphs, size=shingle_size)
+    if not words:
+        return MinHashSignature(seed=_SEED, hashvalues=np.full(num_perm, _MAX_HASH))
+    digests = b"".join(
+        hashlib.sha1(s.encode("utf-8"), usedforsecurity=False).digest()[:4] for s in words
     )
-    sketch.update_batch([s.encode("utf-8") for s in shingles(paragraphs, size=shingle_size)])
-    return LeanMinHash(sketch)
+    hashed = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+    permuted = hashed[:, np.newaxis] * a + b  # uint32 arithmetic: wraps modulo 2**32
+    return MinHashSignature(seed=_SEED, hashvalues=permuted.min(axis=0))
 
 
 def signature_to_bytes(sig: MinHashSignature) -> bytes:
-    """Serialise a signature for the database (20 + 4 * num_perm bytes)."""
+    """Serialise a signature for the database (11 + 4 * num_perm bytes)."""
     values = np.asarray(sig.hashvalues, dtype="<u4")
     return _SIGNATURE_MAGIC + _HEADER.pack(sig.seed, len(values)) + values.tobytes()
 
@@ -268,21 +327,84 @@ def signature_from_bytes(data: bytes) -> MinHashSignature:
             f"stored MinHash signature is truncated or padded: {len(data)} bytes for "
             f"{num_perm} values; recompute it from the article text"
         )
-    values = np.frombuffer(data, dtype="<u4", offset=head).astype(np.uint32)
-    return LeanMinHash(seed=seed, hashvalues=values, scheme=_SCHEME)
+    return MinHashSignature(seed=seed, hashvalues=np.frombuffer(data, dtype="<u4", offset=head))
+
+
+# -- locality-sensitive hashing ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandLayout:
+    """How a signature is cut into LSH bands: ``bands`` slices of ``rows`` values."""
+
+    num_perm: int
+    bands: int
+    rows: int
+
+
+def lsh_threshold(threshold: float) -> float:
+    """The similarity the bands are tuned for: lower than the one applied, so pairs just
+    above it are not lost to banding; the estimated Jaccard filter restores precision."""
+    return max(0.05, threshold - 0.15)
+
+
+@cache
+def band_layout(threshold: float, num_perm: int = 128) -> BandLayout:
+    """The bands and rows that minimise the false positive plus false negative
+    probability at :func:`lsh_threshold` (equal weights), as datasketch's
+    ``MinHashLSH`` chooses them, so decisions match those of earlier versions.
+
+    The probabilities are polynomial integrals of degree at most ``num_perm``, which
+    Gauss-Legendre quadrature with enough nodes integrates exactly.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    target = lsh_threshold(threshold)
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 2)
+
+    def integral(low: float, high: float) -> tuple[npt.NDArray[np.float64], ...]:
+        half = (high - low) / 2
+        return low + half * (nodes + 1), half * weights
+
+    fp_s, fp_w = integral(0.0, target)
+    fn_s, fn_w = integral(target, 1.0)
+    best, best_error = (0, 0), float("inf")
+    for bands in range(1, num_perm + 1):
+        rows = np.arange(1, num_perm // bands + 1, dtype=np.float64)[:, np.newaxis]
+        false_positive = (1 - (1 - fp_s**rows) ** bands) @ fp_w
+        false_negative = ((1 - fn_s**rows) ** bands) @ fn_w
+        errors = 0.5 * false_positive + 0.5 * false_negative
+        for row, error in enumerate(errors.tolist(), start=1):  # first minimum wins, as there
+            if error < best_error:
+                best, best_error = (bands, row), error
+    return BandLayout(num_perm=num_perm, bands=best[0], rows=best[1])
+
+
+def band_buckets(sig: MinHashSignature, layout: BandLayout) -> list[int]:
+    """One 63-bit bucket key per band: two signatures are candidates when any band of
+    theirs has the same key (a band's values, hashed; a false collision costs one
+    Jaccard check, never a wrong decision)."""
+    values = np.asarray(sig.hashvalues, dtype=">u4")
+    keys = []
+    for band in range(layout.bands):
+        chunk = values[band * layout.rows : (band + 1) * layout.rows].tobytes()
+        digest = hashlib.blake2b(chunk, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big") >> 1)  # fits a signed BIGINT
+    return keys
 
 
 class NearDuplicateIndex:
-    """In-memory LSH index of article signatures; rebuilt from stored signatures at start."""
+    """In-memory LSH index of signatures (the store's ``dedup_index`` is the shared one).
+
+    Candidates share a band bucket (:func:`band_buckets`); only those whose estimated
+    Jaccard reaches the threshold are answered.
+    """
 
     def __init__(self, *, threshold: float, num_perm: int = 128) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+        self.layout = band_layout(threshold, num_perm)
         self.threshold = threshold
         self.num_perm = num_perm
-        # The LSH bands are tuned for a lower threshold than the one applied, so pairs just
-        # above it are not lost to banding; the estimated Jaccard filter restores precision.
-        self._lsh = MinHashLSH(threshold=max(0.05, threshold - 0.15), num_perm=num_perm)
+        self._buckets: dict[tuple[int, int], set[int]] = {}
         self._signatures: dict[int, MinHashSignature] = {}
 
     def add(self, key: int, sig: MinHashSignature) -> None:
@@ -293,30 +415,34 @@ class NearDuplicateIndex:
         if sig.is_empty():
             logger.debug("empty signature not indexed key=%s", key)
             return
-        self._lsh.insert(key, sig)
+        for band, bucket in enumerate(band_buckets(sig, self.layout)):
+            self._buckets.setdefault((band, bucket), set()).add(key)
         self._signatures[key] = sig
 
     def remove(self, key: int) -> None:
         """Forget ``key``; unknown keys are ignored."""
-        if self._signatures.pop(key, None) is not None:
-            self._lsh.remove(key)
+        sig = self._signatures.pop(key, None)
+        if sig is None:
+            return
+        for band, bucket in enumerate(band_buckets(sig, self.layout)):
+            keys = self._buckets[(band, bucket)]
+            keys.discard(key)
+            if not keys:
+                del self._buckets[(band, bucket)]
 
     def query(self, sig: MinHashSignature) -> list[int]:
         """Keys whose estimated Jaccard with ``sig`` reaches the threshold, most similar first."""
         self._check(sig)
         if sig.is_empty():
             return []
-        scored: list[tuple[float, int]] = []
-        for key in self._lsh.query(sig):
-            similarity = sig.jaccard(self._signatures[key])
-            if similarity >= self.threshold:
-                scored.append((similarity, key))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [key for _, key in scored]
+        candidates: set[int] = set()
+        for band, bucket in enumerate(band_buckets(sig, self.layout)):
+            candidates |= self._buckets.get((band, bucket), set())
+        return rank_candidates(sig, {k: self._signatures[k] for k in candidates}, self.threshold)
 
     def similarity(self, key: int, sig: MinHashSignature) -> float:
         """Estimated Jaccard similarity of ``sig`` with the indexed signature of ``key``."""
-        return float(sig.jaccard(self._signatures[key]))
+        return sig.jaccard(self._signatures[key])
 
     def __contains__(self, key: object) -> bool:
         return key in self._signatures
@@ -325,11 +451,27 @@ class NearDuplicateIndex:
         return len(self._signatures)
 
     def _check(self, sig: MinHashSignature) -> None:
-        if len(sig) != self.num_perm:
-            raise ValueError(
-                f"signature has {len(sig)} permutations, the index {self.num_perm}; "
-                "recompute stored signatures after changing num_perm"
-            )
+        check_num_perm(sig, self.num_perm)
+
+
+def check_num_perm(sig: MinHashSignature, num_perm: int) -> None:
+    """Raise ValueError when ``sig`` was computed with another number of permutations."""
+    if len(sig) != num_perm:
+        raise ValueError(
+            f"signature has {len(sig)} permutations, the index {num_perm}; "
+            "recompute stored signatures after changing num_perm"
+        )
+
+
+def rank_candidates(
+    sig: MinHashSignature, candidates: dict[int, MinHashSignature], threshold: float
+) -> list[int]:
+    """The candidate keys whose estimated Jaccard with ``sig`` reaches ``threshold``,
+    most similar first (ties: lowest key first)."""
+    scored = [(sig.jaccard(other), key) for key, other in candidates.items()]
+    scored = [item for item in scored if item[0] >= threshold]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [key for _, key in scored]
 
 
 @dataclass(frozen=True)

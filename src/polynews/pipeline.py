@@ -11,7 +11,7 @@ functions as jobs on several machines.
 Each stage reads articles in one status and moves them to the next in its own
 transaction, so the process can be killed at any point and started again: nothing is
 lost (every transition is committed with its data) and nothing is duplicated (article
-URLs are unique; the dedup index is rebuilt from stored fingerprints).
+URLs are unique; the dedup index is stored with the articles it indexes).
 
 Fairness: a pass takes at most ``max_new_entries_per_source`` new entries from a source
 and fetches pages taking turns between sources; each fetched chunk is analysed, deduped

@@ -26,6 +26,7 @@ function: nothing could record it, and another try later finds the work where it
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -49,9 +50,10 @@ from polynews.store import articles as store
 from polynews.store import search
 from polynews.store import sources as source_store
 from polynews.store.db import lost_connection
+from polynews.store.dedup_index import StoredArticleIndex
 from polynews.store.sources import utcnow
 from polynews.stories.similarity import StoryLinker
-from polynews.stories.stage import StageCounts, StoryStage, shared_linker
+from polynews.stories.stage import StageCounts, StoryStage, publish_claims, shared_linker
 from polynews.translate import stage as translation
 from polynews.translate.translator import Translator
 
@@ -103,7 +105,7 @@ class StageContext:
     executor: StageExecutor | None = None
     translator: Translator | None = None
     linker: StoryLinker | None = None
-    dedup_index: dedup.ArticleIndex | None = None
+    dedup_index: StoredArticleIndex | None = None
     story_stage: StoryStage | None = None
     story_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -538,25 +540,14 @@ def store_analyses(ctx: StageContext, outcomes: Iterable[PageAnalysis], report: 
 # -- stage 4: dedup ---------------------------------------------------------------------------
 
 
-def _load_index(ctx: StageContext) -> dedup.ArticleIndex:
+def _load_index(ctx: StageContext) -> StoredArticleIndex:
+    """The near-duplicate index: it lives in the database, shared by every worker, so only
+    its layout is checked (once per context)."""
     if ctx.dedup_index is None:
-        index = dedup.ArticleIndex(
+        index = StoredArticleIndex(
             threshold=ctx.settings.near_duplicate_threshold, num_perm=NUM_PERM
         )
-        for row in store.fingerprints(ctx.engine):
-            try:
-                signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
-            except PolynewsError as exc:  # a damaged row still counts by URL and hash
-                log.warning(
-                    "fingerprint unreadable article_id=%s error=%s stage=dedup", row.id, exc
-                )
-                signature = None
-            index.add(
-                row.id,
-                canonical_url=row.canonical_url,
-                text_hash=row.content_hash,
-                signature=signature,
-            )
+        index.prepare(ctx.engine)
         ctx.dedup_index = index
     return ctx.dedup_index
 
@@ -577,21 +568,22 @@ def dedup_pending(ctx: StageContext, report: RunReport) -> None:
 def _dedup_rows(ctx: StageContext, batch: list[Any], report: RunReport) -> None:
     index = _load_index(ctx)
     before = (report.ready, report.duplicates, dict(report.by_kind))
+    claims_before = report.stories.claims
     try:
         with ctx.engine.begin() as conn:
             for row in batch:
-                _dedup_one(conn, row, index, report)
+                _dedup_one(ctx, conn, row, index, report)
             search.index_articles(conn, [row.id for row in batch])
         return
     except Exception as exc:
-        # Forget what the failed transaction counted and added, then go row by row.
+        # Forget what the failed transaction counted (it rolled its index rows and claims
+        # back with it), then go row by row.
         report.ready, report.duplicates, report.by_kind = before
-        ctx.dedup_index = None
+        report.stories.claims = claims_before
         _raise_if_lost(exc)
-        index = _load_index(ctx)
 
     def write(conn: Connection, row: Any) -> None:
-        _dedup_one(conn, row, index, report)
+        _dedup_one(ctx, conn, row, index, report)
         search.index_articles(conn, [row.id])
 
     def failed(row: Any, exc: Exception) -> None:
@@ -600,17 +592,23 @@ def _dedup_rows(ctx: StageContext, batch: list[Any], report: RunReport) -> None:
     write_each(ctx.engine, batch, write, failed)
 
 
-def _dedup_one(conn: Connection, row: Any, index: dedup.ArticleIndex, report: RunReport) -> None:
+def _dedup_one(
+    ctx: StageContext, conn: Connection, row: Any, index: StoredArticleIndex, report: RunReport
+) -> None:
     signature = dedup.signature_from_bytes(row.minhash) if row.minhash else None
     fingerprint = {
         "canonical_url": row.canonical_url,
         "text_hash": row.content_hash,
         "signature": signature,
     }
-    match = index.find(**fingerprint, exclude=row.id)
+    match = index.find(conn, **fingerprint, exclude=row.id)
     if match is None:
         store.mark_ready(conn, row.id)
-        index.add(row.id, **fingerprint)
+        index.add(conn, row.id, **fingerprint)
+        # Claims are the article's own: extracted as it is published, stories on or off.
+        report.stories.claims += publish_claims(
+            conn, row.id, functools.partial(record_failure, ctx.engine)
+        )
         report.ready += 1
         return
     store.mark_duplicate(conn, row.id, match.original, match.kind, match.similarity)

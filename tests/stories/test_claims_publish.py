@@ -1,24 +1,21 @@
 """Claims belong to the article: stored as it is published, stories on or off (both backends).
 
 The dedup stage publishes an article and, in the same transaction, stores its claims
-(``polynews.stories.stage.publish_claims``, called right after ``mark_ready``). Until
-that one line is in ``Pipeline._dedup_one`` these tests put the same call behind
-``mark_ready`` themselves (:func:`dedup_with_claims`), so they run the real dedup stage
-either way. A refused claim fails the claims alone; the story stage leaves claims
-stored at publication as they are.
+(``polynews.stories.stage.publish_claims``, called by ``polynews.stages._dedup_one`` right
+after ``mark_ready``). A refused claim fails the claims alone; the story stage leaves
+claims stored at publication as they are.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 from tests.stories.conftest import make_stage, membership, publish
 from tests.stories.test_stage_containment import _refuse
 
@@ -89,19 +86,7 @@ def pipeline(db_settings: Settings, engine: Engine) -> Iterator[Pipeline]:
 
 
 def dedup_with_claims(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> RunReport:
-    """The real dedup stage, with ``publish_claims`` right after ``mark_ready``.
-
-    That call is the one line ``Pipeline._dedup_one`` holds (or is to hold); when it is
-    not there yet, it is added here around ``mark_ready``, in the same transaction.
-    """
-    if "publish_claims" not in inspect.getsource(Pipeline._dedup_one):
-        original = article_store.mark_ready
-
-        def mark_ready(conn: Connection, article_id: int) -> None:
-            original(conn, article_id)
-            stage_module.publish_claims(conn, article_id, pipeline._record)
-
-        monkeypatch.setattr(article_store, "mark_ready", mark_ready)
+    """The real dedup stage (which stores claims as it publishes), then the story stage."""
     report = RunReport()
     pipeline.dedup_pending(report)
     pipeline.stories_pending(report)  # off: does nothing

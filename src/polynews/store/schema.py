@@ -162,6 +162,7 @@ def _register_extension_tables() -> None:
         "polynews.store.schema_translate",
         "polynews.store.schema_stories",
         "polynews.store.schema_jobs",
+        "polynews.store.schema_dedup",
     ):
         importlib.import_module(module)
 

@@ -13,7 +13,7 @@ from alembic import op
 from polynews.store.schema import UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
