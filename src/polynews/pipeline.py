@@ -72,6 +72,8 @@ class Pipeline:
         """``linker`` defaults to the process's shared one (:func:`shared_linker`)."""
         self.settings = settings
         self.engine = engine
+        self.fetcher = fetcher
+        self.executor = executor
         self.progress = progress or NoProgress()
         self.ctx = StageContext(
             settings,

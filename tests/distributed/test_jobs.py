@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,12 @@ def test_racing_claimers_each_job_is_claimed_once(engine: Engine) -> None:
     queued = job_store.ensure(engine, "fetch", [(None, (i,), None) for i in range(1, 41)])
     ids = [j.id for j in queued]
 
-    def claimer(_: int) -> list[int]:
+    start = threading.Barrier(8)
+
+    def claimer(k: int) -> list[int]:
         won = []
-        for job_id in ids:
+        start.wait()  # all at once, each from its own place in the list
+        for job_id in ids[k * 5 :] + ids[: k * 5]:
             if job_store.claim(engine, job_id, lease=60, max_attempts=3) is not None:
                 won.append(job_id)
         return won
@@ -120,7 +124,7 @@ def test_a_worker_refuses_an_unknown_queue(
 
 def test_the_embedded_commands_never_import_celery() -> None:
     code = (
-        "import sys, polynews.cli, polynews.pipeline, polynews.demo_run; "
+        "import sys, polynews.cli, polynews.pipeline, polynews.demo.run; "
         "print(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('celery', 'kombu', 'billiard')))"
     )

@@ -208,7 +208,8 @@ def test_the_pipeline_decides_as_the_in_memory_index_did(db_settings: Settings) 
 
     reference = ReferenceIndex(db_settings.near_duplicate_threshold)
     expected: dict[int, tuple[str, int, float] | None] = {}
-    for key, doc in zip(ids, docs, strict=True):  # no publication times: dedup goes by id
+    # No publication times: dedup goes by id (ids follow the URL order of the insert).
+    for key, doc in sorted(zip(ids, docs, strict=True), key=lambda pair: pair[0]):
         sig, text_hash = reference_signature(doc.paragraphs), dedup.content_hash(doc.paragraphs)
         expected[key] = reference.find(doc.canonical_url, text_hash, sig)
         if expected[key] is None:
@@ -294,7 +295,7 @@ RACER = """
 import sys
 
 from polynews.config import defaults
-from polynews.pipeline import Pipeline, RunReport
+from polynews.stages import RunReport, StageContext, _dedup_rows
 from polynews.store import articles as store
 from polynews.store.db import create_db_engine
 
@@ -303,8 +304,8 @@ engine = create_db_engine(url)
 with engine.connect() as conn:
     (row,) = [r for r in store.extracted_batch(conn, 100) if r.id == article_id]
 print("ready", flush=True)
-# The pipeline's own dedup of one article (fetcher and executor are not used by it).
-Pipeline(defaults(), engine, None, None)._dedup_rows([row], RunReport())
+# The dedup stage's own code, on one article (the stage needs no fetcher or executor).
+_dedup_rows(StageContext(defaults(), engine), [row], RunReport())
 engine.dispose()
 """
 

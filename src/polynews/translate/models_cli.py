@@ -21,11 +21,24 @@ import typer
 from polynews.config import Settings
 from polynews.errors import PolynewsError
 from polynews.progress import NoProgress, Progress, TerminalProgress
-from polynews.translate.package_index import IndexPackage, arrow, fetch_index
 
 if TYPE_CHECKING:
     from polynews.translate.base import Direction
     from polynews.translate.models import InstalledModel, PlanStep
+    from polynews.translate.package_index import IndexPackage
+
+
+def arrow(direction: Direction) -> str:
+    """``en→de``: a direction as the messages write it."""
+    return f"{direction[0]}→{direction[1]}"
+
+
+def _fetch_index(settings: Settings) -> dict[Direction, IndexPackage]:
+    """The package index (httpx and the download code load only when a command needs them)."""
+    from polynews.translate.package_index import fetch_index
+
+    return fetch_index(settings)
+
 
 app = typer.Typer(
     help="Translation models (CTranslate2, Argos Translate packages): list, install, remove.",
@@ -156,7 +169,7 @@ def list_cmd(
     index: dict[Direction, IndexPackage] | None = None
     index_error: str | None = None
     try:
-        index = fetch_index(settings)
+        index = _fetch_index(settings)
     except ModelError as exc:
         index_error = str(exc)
     installed = {model.direction: model for model in found}
@@ -340,7 +353,7 @@ def install_cmd(
         installed = _installed(settings)
         model = installed.get(direction)
         try:
-            index = fetch_index(settings)
+            index = _fetch_index(settings)
         except ModelError as exc:
             if model is None:
                 raise
@@ -368,7 +381,7 @@ def _install_site_languages(settings: Settings) -> None:
     from polynews.translate.models import PIVOT, install_packages, site_language_plan
 
     with _errors():
-        index = fetch_index(settings)
+        index = _fetch_index(settings)
         steps = site_language_plan(
             settings.languages, index, _installed(settings), other_engines(settings)
         )
