@@ -189,7 +189,7 @@ def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
         assert (site / lang / "feed.xml").is_file()
     # a second demo run starts fresh in a directory it made itself (without translating
     # or stories, which are slow and were shown above: none of the first run's
-    # translations, stories or claims remain) ...
+    # translations or stories remain) ...
     again = subprocess.run(
         [*cmd, "--set", "translate=false", "--set", "stories=false", "demo", "--once"],
         capture_output=True, text=True, timeout=600,
@@ -200,7 +200,8 @@ def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
         subprocess.run([*cmd, "stats", "--json"], capture_output=True, text=True, check=True).stdout
     )
     assert fresh["translations"] == {}
-    assert fresh["stories"]["count"] == 0 and fresh["claims"] == 0
+    # claims belong to the articles: extracted as they are published, stories on or off
+    assert fresh["stories"]["count"] == 0 and fresh["claims"] > 0
     assert fresh["articles"] >= 40
     # ... but never empties a directory it did not make
     other = tmp_path / "precious"

@@ -150,7 +150,11 @@ def test_three_workers_through_kill_9_and_restarts_give_the_result_of_polynews_f
                 private_redis.restart(down_for=1.0)
                 # 3. kill -9 a worker in the middle of a translation job, and PostgreSQL
                 # ends every session while translation goes on.
-                _, line = watch.first("stage=translate source_id", timeout=180)
+                # en→fr (through Catalan) is the demo's longest translation job; a
+                # same-language job is done before anything could kill its worker.
+                _, line = watch.first(
+                    "stage=translate source_id=None article_id=None lang=en:fr", timeout=180
+                )
                 translate_job = _job_of(line)
                 second = next(p for p in procs if f"job_id={translate_job} " in p.output())
                 second.kill9()

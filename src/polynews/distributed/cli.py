@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from polynews import metrics
 from polynews.config import Settings
 from polynews.errors import PolynewsError
 
@@ -63,6 +64,7 @@ def worker(
         typer.echo(f"polynews: error: {exc}", err=True)
         raise typer.Exit(2) from None
     log.info("worker starting queues=%s concurrency=%d stage=worker", ",".join(names), concurrency)
+    metrics.serve_metrics(settings)  # jobs by stage, durations, retries (metrics_port)
     app.worker_main(
         argv=[
             "worker",
@@ -95,6 +97,7 @@ def scheduler(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    metrics.serve_metrics(settings)
     run_scheduler(settings, once=once, force=all_sources, stop=stop)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy import Engine
 
-from polynews import stages
+from polynews import metrics, stages
 from polynews.config import Settings
 from polynews.errors import PolynewsError, StoreUnavailable
 from polynews.ingest.analyse import analyse_page
@@ -145,7 +145,7 @@ def run_job(task: Task, state: WorkerState, stage: str, runner: Any, job_id: int
         job.id, task_id, stage, job.source_id, job.article_id, job.lang, job.attempts,
     )  # fmt: skip
     try:
-        with _leased(state, job):
+        with _leased(state, job), metrics.job(stage):
             runner(state, job)
         job_store.finish(state.engine, job.id)
     except Exception as exc:
@@ -160,6 +160,7 @@ def run_job(task: Task, state: WorkerState, stage: str, runner: Any, job_id: int
                 job_store.release(state.engine, job.id)
             except Exception:  # the lease then simply runs out
                 log.warning("could not release job_id=%s stage=%s", job.id, stage)
+            metrics.job_retried(stage)
             raise task.retry(countdown=_delay(settings, job.attempts), max_retries=None) from exc
         _bury(state, job, exc, task_id)
         return "dead"
