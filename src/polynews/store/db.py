@@ -7,8 +7,11 @@ no migration, no WAL set-up, and a check that its schema is the newest one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -108,17 +111,48 @@ def _alembic_config() -> Config:
     return cfg
 
 
+_MIGRATE_LOCK_KEY = 0x706E6D67  # "pnmg": the advisory lock of migrations on PostgreSQL
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration (idempotent)."""
+    """Bring the schema up to the newest migration (idempotent).
+
+    Processes starting at once (a scheduler and workers on a fresh database) take turns:
+    on PostgreSQL a transaction-level advisory lock, on SQLite an exclusive ``flock`` on
+    ``<database>.migrate.lock``; whoever comes second finds the schema current.
+    """
     cfg = _alembic_config()
     try:
-        with engine.begin() as conn:
+        with _migration_turn(engine), engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
         raise StoreError(
             f"could not migrate the database at {engine.url!r}: {_first_line(exc)}"
         ) from exc
+
+
+@contextlib.contextmanager
+def _migration_turn(engine: Engine) -> Iterator[None]:
+    """An exclusive ``flock`` beside a SQLite database file while it is migrated."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock = Path(database).with_name(Path(database).name + ".migrate.lock")
+    try:
+        handle = lock.open("a")
+    except OSError:  # a read-only directory: nothing to migrate there anyway
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def schema_is_current(engine: Engine) -> bool:
