@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from polynews.store import migrate
+from polynews.config import Settings
+from polynews.store import create_db_engine, migrate
 from polynews.store.db import schema_is_current
 from polynews.store.schema import metadata
 from polynews.store.search import outside_metadata
@@ -29,3 +34,28 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
     migrate(engine)
     migrate(engine)
     assert schema_is_current(engine)
+
+
+def test_processes_migrating_a_fresh_database_at_once_take_turns(
+    db_settings: Settings, tmp_path: Path
+) -> None:
+    # A scheduler and its workers started together all migrate the same new database.
+    probe = (
+        "import sys\n"
+        "from polynews.store import create_db_engine, migrate\n"
+        "engine = create_db_engine(sys.argv[1])\n"
+        "migrate(engine)\n"
+        "engine.dispose()\n"
+    )
+    url = db_settings.database
+    procs = [
+        subprocess.Popen([sys.executable, "-c", probe, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0, 0], errors
+    engine = create_db_engine(url)
+    try:
+        assert schema_is_current(engine)
+    finally:
+        engine.dispose()
