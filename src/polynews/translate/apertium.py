@@ -519,9 +519,9 @@ class ApertiumBackend:
 def _answer(source: str, stream: str) -> str:
     """A warm answer as plain text, without blanks Apertium added at either end."""
     text = reformat(stream)
-    if source[:1].isspace() is False:
+    if not source[:1].isspace():
         text = text.lstrip()
-    if source[-1:].isspace() is False:
+    if not source[-1:].isspace():
         text = text.rstrip()
     return text
 
@@ -545,11 +545,6 @@ def _null_flush_command(mode_file: Path) -> str:
     return command
 
 
-def _chunks_by_length(lengths: Sequence[int], processes: int) -> list[tuple[int, int]]:
-    """Cut items into at most ``processes`` runs of similar total length (see :func:`_chunks`)."""
-    return _chunks(["x" * n for n in lengths], processes) if processes > 1 else [(0, len(lengths))]
-
-
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(OSError):  # already gone
         os.killpg(proc.pid, signal.SIGKILL)
@@ -566,16 +561,22 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
 
 def _chunks(blocks: Sequence[str], processes: int) -> list[tuple[int, int]]:
     """Cut blocks into at most ``processes`` runs of similar length; small batches stay whole."""
-    total = sum(len(b) for b in blocks)
-    count = max(1, min(processes, total // _MIN_CHUNK_CHARS, len(blocks)))
+    return _chunks_by_length([len(b) for b in blocks], processes)
+
+
+def _chunks_by_length(lengths: Sequence[int], processes: int) -> list[tuple[int, int]]:
+    """Cut items of these lengths into at most ``processes`` runs of similar total length;
+    a batch under ``_MIN_CHUNK_CHARS`` per run stays whole."""
+    total = sum(lengths)
+    count = max(1, min(processes, total // _MIN_CHUNK_CHARS, len(lengths)))
     bounds: list[tuple[int, int]] = []
     start, size = 0, 0
-    for i, block in enumerate(blocks):
-        size += len(block)
+    for i, length in enumerate(lengths):
+        size += length
         if len(bounds) < count - 1 and size >= total * (len(bounds) + 1) / count:
             bounds.append((start, i + 1))
             start = i + 1
-    bounds.append((start, len(blocks)))
+    bounds.append((start, len(lengths)))
     return [b for b in bounds if b[0] < b[1]]
 
 

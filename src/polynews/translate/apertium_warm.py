@@ -250,28 +250,25 @@ class WarmPipeline:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the running stages (user + system, from /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
         total = 0
         for proc in self._procs:
-            try:
-                with open(f"/proc/{proc.pid}/stat", "rb") as fh:
-                    fields = fh.read().rpartition(b")")[2].split()
+            fields = _proc_stat(proc.pid)
+            if len(fields) > 12 and fields[11].isdigit() and fields[12].isdigit():
                 total += int(fields[11]) + int(fields[12])  # utime, stime
-            except (OSError, IndexError, ValueError):
-                continue
-        return total / ticks
+        return total / os.sysconf("SC_CLK_TCK")
 
     def _all_asleep(self) -> bool:
         """Every stage waits (state S in /proc): none is loading or computing."""
-        for proc in self._procs:
-            try:
-                with open(f"/proc/{proc.pid}/stat", "rb") as fh:
-                    state = fh.read().rpartition(b")")[2].split()[0]
-            except (OSError, IndexError):
-                return False
-            if state != b"S":
-                return False
-        return True
+        return all(_proc_stat(proc.pid)[:1] == [b"S"] for proc in self._procs)
+
+
+def _proc_stat(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first); [] when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()
+    except OSError:
+        return []
 
 
 def _stop(
