@@ -7,15 +7,20 @@ them, so its tests write the rows they need directly, as that stage would.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, insert, update
-from tests.web.conftest import Seeded, add_article, add_translation
+from tests.web.conftest import Seeded, add_article, add_translation, seed
 
+from polynews.config import Settings
 from polynews.store import sources as source_store
 from polynews.store.schema_stories import claims, stories, story_articles
+from polynews.web import create_app
 
 T0 = datetime(2025, 10, 28, 11, 47, tzinfo=UTC)
 
@@ -286,3 +291,26 @@ def seed_stories(engine: Engine, seeded: Seeded) -> Stories:
         claim_uk,
         claim_hostile,
     )
+
+
+@dataclass
+class World:
+    """A client of the site and the ids behind it."""
+
+    client: httpx.AsyncClient
+    engine: Engine
+    settings: Settings
+    seeded: Seeded
+    stories: Stories
+
+
+@asynccontextmanager
+async def story_site(db_settings: Settings, engine: Engine) -> AsyncIterator[World]:
+    """The seeded site with stories, served in-process at http://news.test."""
+    settings = db_settings.replace(base_url="http://news.test")
+    seeded = seed(engine)
+    found = seed_stories(engine, seeded)
+    app = create_app(settings, engine)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as c:
+        yield World(c, engine, settings, seeded, found)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,20 +16,19 @@ import feedparser
 import httpx
 import pytest
 from sqlalchemy import Engine
-from tests.web.conftest import HOSTILE_TITLE, SCRIPT_MARKERS, Seeded, add_article, seed
+from tests.web.conftest import HOSTILE_TITLE, SCRIPT_MARKERS, add_article
 from tests.web.story_seed import (
     GERMAN_SENTENCE,
     GERMAN_TRANSLATED,
     T0,
-    Stories,
+    World,
     add_story,
-    seed_stories,
+    story_site,
 )
 
 from polynews.config import Settings
 from polynews.store.site_queries import data_version
 from polynews.store.story_views import StoryStats
-from polynews.web import create_app
 from polynews.web.export import export_site
 from polynews.web.i18n import UI
 from polynews.web.stories import rank_score
@@ -38,27 +36,11 @@ from polynews.web.stories import rank_score
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class World:
-    """A client of the site and the ids behind it."""
-
-    client: httpx.AsyncClient
-    engine: Engine
-    settings: Settings
-    seeded: Seeded
-    stories: Stories
-
-
 @pytest.fixture
 async def world(db_settings: Settings, engine: Engine) -> AsyncIterator[World]:
     """The seeded site with stories, on SQLite then PostgreSQL."""
-    settings = db_settings.replace(base_url="http://news.test")
-    seeded = seed(engine)
-    found = seed_stories(engine, seeded)
-    app = create_app(settings, engine)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5555))
-    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as c:
-        yield World(c, engine, settings, seeded, found)
+    async with story_site(db_settings, engine) as built:
+        yield built
 
 
 class Doc(HTMLParser):

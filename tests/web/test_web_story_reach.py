@@ -8,20 +8,18 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import httpx
 import pytest
 from sqlalchemy import Engine
-from tests.web.conftest import Seeded, add_article, seed
-from tests.web.story_seed import T0, Stories, seed_stories
+from tests.web.conftest import add_article
+from tests.web.story_seed import T0, World, story_site
 
 from polynews.config import Settings
 from polynews.store import stories as story_store
-from polynews.web import create_app, sitemaps
+from polynews.web import sitemaps
 from polynews.web.export import export_site
 
 pytestmark = pytest.mark.anyio
@@ -30,27 +28,11 @@ LANGS = ("en", "es", "de", "fr", "it", "uk")
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
 
 
-@dataclass
-class World:
-    """A client of the site and the ids behind it."""
-
-    client: httpx.AsyncClient
-    engine: Engine
-    settings: Settings
-    seeded: Seeded
-    stories: Stories
-
-
 @pytest.fixture
 async def world(db_settings: Settings, engine: Engine) -> AsyncIterator[World]:
     """The seeded site with stories, on SQLite then PostgreSQL."""
-    settings = db_settings.replace(base_url="http://news.test")
-    seeded = seed(engine)
-    found = seed_stories(engine, seeded)
-    app = create_app(settings, engine)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5555))
-    async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as c:
-        yield World(c, engine, settings, seeded, found)
+    async with story_site(db_settings, engine) as built:
+        yield built
 
 
 async def canonical(world: World, lang: str, story_id: int) -> str:
