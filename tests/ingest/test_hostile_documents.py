@@ -19,7 +19,12 @@ from polynews.errors import ParseError
 from polynews.ingest.analyse import PageJob, analyse_page
 from polynews.ingest.extract import extract_article
 from polynews.ingest.feeds import MAX_JSON_DEPTH, parse_feed
-from polynews.ingest.normalize import scrub_markup, scrub_markup_bytes, scrub_text
+from polynews.ingest.normalize import (
+    scrub_markup,
+    scrub_markup_bytes,
+    scrub_markup_utf8,
+    scrub_text,
+)
 from polynews.ingest.opml import parse_opml
 from polynews.ingest.sitemaps import parse_sitemap
 from polynews.ingest.xmlsafety import MAX_DEPTH
@@ -51,6 +56,20 @@ def test_scrub_drops_unencodable_characters_and_references_to_them() -> None:
     assert scrub_markup(f"a{HOSTILE_REFS}b &#65;&#x42;&#x9;&amp;") == "ab &#65;&#x42;&#x9;&amp;"
     raw = f"<t>a{HOSTILE_REFS}\x01\x1f b &#x263A; \u00e9</t>".encode()
     assert scrub_markup_bytes(raw) == "<t>a b &#x263A; \u00e9</t>".encode()
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        f"<p>a{HOSTILE_REFS}b &#65;&#x42;&#x9;&amp;</p>",
+        "<p>\x00\x01lead\x1b\x7f \ud800\udfff\ufffe\uffff caf\u00e9 \u65e5\u672c \U0001f600</p>",
+        "\x00\x00<p>NULs first</p>",
+        "<p>plain \u00e9 text, nothing to drop</p>",
+    ],
+)
+def test_the_utf8_scrub_equals_the_text_scrub(markup: str) -> None:
+    # The page parser reads scrub_markup_utf8's bytes: they must be scrub_markup's text.
+    assert scrub_markup_utf8(markup) == scrub_markup(markup).encode("utf-8")
 
 
 # --- feeds ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import lxml.etree  # type: ignore[import-untyped]  # lxml ships no type hints
 import lxml.html  # type: ignore[import-untyped]
 
 from polynews.errors import ExtractError
-from polynews.ingest.normalize import scrub_markup
+from polynews.ingest.normalize import scrub_markup_utf8
 
 logger = logging.getLogger(__name__)
 
@@ -161,11 +161,13 @@ def parse_html(text: str, where: str) -> tuple[lxml.html.HtmlElement, bool]:
     # control characters (which HTML forbids anyway), and turns references to them
     # (&#x1;) into characters that later fail every XML step ("All strings must be XML
     # compatible"): the page is scrubbed of both first.
-    text = scrub_markup(_XML_DECLARATION.sub("", text, count=1))
-    parser = lxml.html.HTMLParser(**_PARSER_OPTIONS)  # its own: the error log is read below
+    data = scrub_markup_utf8(_XML_DECLARATION.sub("", text, count=1))
+    # Its own parser, as the error log is read below. UTF-8 bytes parse faster than str
+    # (which lxml encodes first), and the encoding given wins over any <meta charset>.
+    parser = lxml.html.HTMLParser(encoding="utf-8", **_PARSER_OPTIONS)
     parser.set_element_class_lookup(_ELEMENT_CLASSES)
     try:
-        tree = lxml.html.document_fromstring(text, parser=parser)
+        tree = lxml.html.document_fromstring(data, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractError(f"page {where} could not be parsed as HTML: {exc}") from exc
     # libxml2 stops building the tree at 256 levels and drops what is deeper.

@@ -14,22 +14,24 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html  # type: ignore[import-untyped]  # lxml ships no type hints
+import lxml.etree  # type: ignore[import-untyped]  # lxml ships no type hints
+import lxml.html  # type: ignore[import-untyped]
 from htmldate import find_date
+from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     examine_meta,
-    extract_author,
     extract_meta_json,
     extract_sitename,
     extract_title,
 )
 from trafilatura.settings import Document
-from trafilatura.utils import line_processing
+from trafilatura.utils import line_processing, trim
 
 from polynews.ingest.furniture import Furniture, is_dateline, squash
 from polynews.ingest.normalize import scrub_text
@@ -87,8 +89,125 @@ def read_metadata(tree: lxml.html.HtmlElement, where: str) -> Document:
 
 def page_author(tree: lxml.html.HtmlElement, furniture: Furniture) -> str | None:
     """The author named in the page's text: trafilatura's reader, else our byline reader."""
-    found = extract_author(tree) or _byline(furniture)
+    found = _marked_author(tree) or _byline(furniture)
     return line_processing(unescape(found)) if found else None
+
+
+# trafilatura's author reader caps a name at this many characters.
+_MAX_AUTHOR_CHARS = 120
+
+
+# trafilatura's author reader (trafilatura.metadata.extract_author) as one walk over the
+# tree: its XPath expressions call back into Python for every element of a large page, three
+# times over, which made it the slowest step of our metadata. Same rules, same order (tier by
+# tier, document order within a tier, the first element with a plausible text wins);
+# tests/ingest/test_author_reader.py checks the two agree.
+_AuthorRule = tuple[frozenset[str] | None, dict[str, tuple[str, ...]], dict[str, re.Pattern[str]]]
+_AUTHOR_TIERS: tuple[_AuthorRule, ...] = (
+    (
+        frozenset({"a", "address", "div", "link", "p", "span", "strong"}),
+        {"rel": ("author",), "id": ("author",), "class": ("author",),
+         "itemprop": ("author name",), "data-testid": ("AuthorCard", "AuthorURL")},
+        {"class": re.compile("author-?name|AuthorName|authorName")},
+    ),
+    (
+        frozenset({"a", "div", "h3", "h4", "p", "span"}),
+        {"class": ("byline", "username", "byl", "BBL")},
+        {"itemprop": re.compile("author"),
+         "id": re.compile("author|zuozhe|bianji|xiaobian"),
+         "class": re.compile(
+             "author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name"
+         )},
+    ),
+    (
+        None,
+        {},
+        {"data-component": re.compile("Byline"), "itemprop": re.compile("author"),
+         "id": re.compile("[Aa]uthor"),
+         "class": re.compile("[Aa]uthor|screenname|writer|[Bb]yline")},
+    ),
+)  # fmt: skip
+# Where a name is not: comments, sidebars, dates, figures (their text goes, their tails stay).
+_AUTHOR_SKIP_TAGS = frozenset({"a", "div", "section", "span"})
+_AUTHOR_SKIP_EQUAL = {"id": ("comments",), "class": ("comments", "title", "date")}
+_AUTHOR_SKIP_MATCH = {
+    "id": re.compile("^comments|comment-?list|ProductReviews"),
+    "class": re.compile(
+        "^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram"
+        "|article-(?:share|support)|print|category|meta-date|meta-reviewer"
+    ),
+    "data-component": re.compile("Figure"),
+}
+
+
+# Elements the rules above may pick, found in C: most of a page has none of these attributes.
+_MARK_ATTRIBUTES = ("class", "id", "rel", "itemprop", "data-testid", "data-component")
+_MAY_BE_MARKED = lxml.etree.XPath(
+    "//*[@class or @id or @rel or @itemprop or @data-testid or @data-component]"
+    "|//time|//figure|//author"
+)
+# A word every rule above needs in one of those attributes: most classes have none.
+_ANY_MARK = re.compile(
+    "uthor|yline|byl|BBL|username|zuozhe|bianji|xiaobian|channel-name|submitted-by|posted-by"
+    "|journalist-name|screenname|writer|omment|title|date|ProductReviews|sidebar|is-hidden"
+    "|quote|embedly-instagram|article-|print|category|reviewer|Figure"
+)
+
+
+def _marked_author(tree: lxml.html.HtmlElement) -> str | None:
+    """The first plausible text of an element marked as the author (trafilatura's rules)."""
+    skip: set[lxml.html.HtmlElement] = set()
+    found: list[list[lxml.html.HtmlElement]] = [[] for _ in _AUTHOR_TIERS]
+    for elem in _MAY_BE_MARKED(tree):
+        tag = elem.tag
+        if tag in ("time", "figure"):
+            skip.add(elem)
+            continue
+        if tag == "author":
+            found[0].append(elem)
+            continue
+        if not _ANY_MARK.search(" ".join(filter(None, map(elem.get, _MARK_ATTRIBUTES)))):
+            continue
+        attrib = elem.attrib
+        if tag in _AUTHOR_SKIP_TAGS and _marked(attrib, _AUTHOR_SKIP_EQUAL, _AUTHOR_SKIP_MATCH):
+            skip.add(elem)
+        for tier, (tags, equal, match) in enumerate(_AUTHOR_TIERS):
+            if (tags is None or tag in tags) and _marked(attrib, equal, match):
+                found[tier].append(elem)
+    for candidates in found:
+        for elem in candidates:
+            if elem in skip or any(a in skip for a in elem.iterancestors()):
+                continue
+            content = trim(" ".join(_text_outside(elem, skip)))
+            if content and 2 < len(content) < _MAX_AUTHOR_CHARS:
+                author: str | None = normalize_authors(None, content)
+                return author
+    return None
+
+
+def _marked(
+    attrib: Any, equal: dict[str, tuple[str, ...]], match: dict[str, re.Pattern[str]]
+) -> bool:
+    """Whether an attribute equals one of its ``equal`` values or matches its pattern."""
+    for name, values in equal.items():
+        if attrib.get(name) in values:
+            return True
+    for name, pattern in match.items():
+        value = attrib.get(name)
+        if value and pattern.search(value):
+            return True
+    return False
+
+
+def _text_outside(elem: lxml.html.HtmlElement, skip: set[lxml.html.HtmlElement]) -> Iterator[str]:
+    """An element's text like ``itertext()``, less what lies in a skipped descendant."""
+    if isinstance(elem.tag, str) and elem.text:
+        yield elem.text
+    for child in elem:
+        if child not in skip:
+            yield from _text_outside(child, skip)
+        if child.tail:
+            yield child.tail
 
 
 def on_page_headline(tree: lxml.html.HtmlElement, title: str) -> str | None:
