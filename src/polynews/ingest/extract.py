@@ -28,7 +28,15 @@ from trafilatura.settings import Document, Extractor
 
 from polynews.errors import ExtractError
 from polynews.ingest.decoding import decode_html, parse_html
-from polynews.ingest.furniture import find_furniture, prune, strip_discarded, trim_furniture
+from polynews.ingest.furniture import (
+    drop_link_runs,
+    drop_standfirst,
+    find_furniture,
+    link_texts,
+    prune,
+    strip_discarded,
+    trim_furniture,
+)
 from polynews.ingest.metadata import (
     author_name,
     canonical_url,
@@ -136,7 +144,10 @@ def extract_article(
         if sum(map(len, more)) > sum(map(len, paragraphs)):
             logger.debug("stage=extract url=%s fast mode kept too little; full mode used", where)
             document, paragraphs = second, more
+    # trafilatura read a copy: the tree still holds the links it dropped from the text.
+    paragraphs = drop_link_runs(paragraphs, link_texts(tree))
     paragraphs = trim_furniture(paragraphs, headlines, author)
+    paragraphs = drop_standfirst(paragraphs, tree, meta.description)
     if not isinstance(document, Document) or sum(map(len, paragraphs)) < _MIN_TEXT_CHARS:
         if cut:
             raise ExtractError(

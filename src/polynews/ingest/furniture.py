@@ -45,6 +45,42 @@ _MAX_DATELINE_LETTERS = 3
 _SENTENCE_ENDS = (".", "!", "?", "…", ":", '"', "»", "”", "“")
 
 
+_LINKS = lxml.etree.XPath("//a[@href]")
+
+
+# What squash() drops: \W is exactly "not str.isalnum()" but for the underscore.
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+# Consecutive lines that are each one link's whole text, from which on they are a list of
+# other articles rather than the article.
+_MIN_LINK_RUN = 2
+
+
+# The most words of a label above such a list ("You may also like...", "Top stories").
+_MAX_LABEL_WORDS = 5
+
+
+# Share of the body's text that must remain once the link lists are gone.
+_MIN_KEPT_SHARE = 0.5
+
+
+# What introduces a link to another article in the body, in the site's languages (and
+# Russian), before a colon, a dash or a guillemet; the whole line may be in brackets.
+_POINTER = re.compile(
+    r"^[(\[]?(?:related|read more|read also|also read|see also|see more|more|also|watch|listen"
+    r"|lee también|lea también|leer más|ver también|véase también|mehr zum thema|lesen sie auch"
+    r"|auch interessant|siehe auch|lire aussi|à lire aussi|voir aussi|à voir aussi|leggi anche"
+    r"|leggi|vedi anche|guarda anche|читайте також|дивіться також|читайте также|смотрите также)"
+    r"\s*[:\-–—|»]\s*(.+?)[)\]]?$",
+    re.IGNORECASE,
+)
+
+
+# The fewest letters and digits for a cut description to be matched by its beginning.
+_MIN_SUMMARY_CHARS = 40
+
+
 # What trafilatura deletes with its whole content before it looks for the body (its
 # MANUALLY_CLEANED list), but for the elements it may keep: a form holding most of the
 # text, a figure holding a table, math it salvages as text. Half the elements of a typical
@@ -338,6 +374,95 @@ def _furniture_kind(hint: str) -> str | None:
     return None
 
 
+def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
+    """The text of every link in the tree (squashed), for :func:`drop_link_runs`."""
+    found = {squash(link.text_content()) for link in _LINKS(tree)}
+    found.discard("")
+    return found
+
+
+def drop_link_runs(paragraphs: list[str], links: set[str]) -> list[str]:
+    """Drop pointers to other articles: runs of lines that are each one link, "Read more: <link>".
+
+    Lists of other articles survive trafilatura inside the body's container ("You may
+    also like", a closing "More from ..." list). A lone linked line may be part of the
+    text (a product, a source), but on the extraction benchmark two or more in a row
+    were a list of other articles every time (24 of 24 lines), and so is a labelled one
+    that ends the body. A label right above such a run goes with it; a body that would
+    lose half its text keeps everything. A line
+    that is a pointer's label and a link ("Related: ...", "Leggi anche: ...") goes
+    wherever it is (12 of 12 on the benchmark).
+    """
+    flags = [squash(line) in links for line in paragraphs]
+    dropped = {i for i, line in enumerate(paragraphs) if _is_pointer(line, links)}
+    for linked, run in itertools.groupby(range(len(paragraphs)), key=flags.__getitem__):
+        members = list(run)
+        label = members[0] - 1
+        labelled = label >= 0 and _is_label(paragraphs[label])
+        # At the body's end, a label makes even one linked line a list ("More stories").
+        closing = labelled and members[-1] == len(paragraphs) - 1
+        if linked and (len(members) >= _MIN_LINK_RUN or closing):
+            dropped.update((label, *members) if labelled else members)
+    if not dropped:
+        return paragraphs
+    kept = [line for i, line in enumerate(paragraphs) if i not in dropped]
+    if sum(map(len, kept)) < _MIN_KEPT_SHARE * sum(map(len, paragraphs)):
+        return paragraphs
+    return kept
+
+
+def drop_standfirst(
+    paragraphs: list[str], tree: lxml.html.HtmlElement, description: str | None
+) -> list[str]:
+    """Drop a standfirst from the body's top: the page's description, set as a heading.
+
+    Many outlets put a summary under the headline, in an <h2> or <h3> of the headline's
+    block; trafilatura keeps it when that block sits in the article's container. It is
+    the page's description again (the metadata and feeds carry it), not the body's first
+    paragraph, which a description often repeats too: that one sits among the body's
+    paragraphs, so a heading beside a paragraph of the body stays.
+    """
+    if len(paragraphs) < 2 or not description:
+        return paragraphs
+    first = squash(paragraphs[0])
+    if not _same_summary(first, squash(description)):
+        return paragraphs
+    for heading in tree.iter("h2", "h3", "h4", "h5", "h6"):
+        if squash(heading.text_content()) != first:
+            continue
+        parent = heading.getparent()
+        if parent is not None and not any(
+            len(p.text_content().split()) >= _MIN_BODY_PARAGRAPH_WORDS for p in parent.iter("p")
+        ):
+            return paragraphs[1:]
+    return paragraphs
+
+
+def _same_summary(line: str, summary: str) -> bool:
+    """Whether two squashed texts are one summary (a description may be cut short)."""
+    if not line or not summary:
+        return False
+    if line == summary:
+        return True
+    shorter, longer = sorted((line, summary), key=len)
+    # A cut description ends in a broken word: three characters of slack.
+    return len(shorter) >= _MIN_SUMMARY_CHARS and longer.startswith(shorter[:-3])
+
+
+def _is_pointer(line: str, links: set[str]) -> bool:
+    """ "Read more: <link>": a pointer's label, then nothing but one link's text."""
+    found = _POINTER.match(line)
+    return found is not None and squash(found.group(1)) in links
+
+
+def _is_label(line: str) -> bool:
+    """A heading-like line: a few words, no sentence ending but a colon or an ellipsis."""
+    words = line.split()
+    if len(words) > _MAX_LABEL_WORDS:
+        return False
+    return line.endswith((":", "...", "…")) or not line.endswith(_SENTENCE_ENDS)
+
+
 def is_dateline(line: str) -> bool:
     """A line that is only a date or time ("October 12, 2017", "20.11.2019 - 11:28")."""
     words = line.split()
@@ -380,13 +505,16 @@ def trim_furniture(paragraphs: list[str], headlines: set[str], author: str | Non
 
 def squash(text: str) -> str:
     """The letters and digits of ``text``, lower-cased: how headlines and names compare."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
 __all__ = [
     "Furniture",
+    "drop_link_runs",
+    "drop_standfirst",
     "find_furniture",
     "is_dateline",
+    "link_texts",
     "prune",
     "squash",
     "strip_discarded",
