@@ -209,6 +209,12 @@ def more_stories(titles: list[str]) -> str:
     return "".join(f"<p><a href='/news/{n}'>{title}</a></p>" for n, title in enumerate(titles))
 
 
+def story_body(inner: str, *, head: str = "", top: str = "<h1>Ferry vote</h1>") -> list[str]:
+    """The paragraphs extracted from an article page whose body container holds ``inner``."""
+    html = page(f"<main><article>{top}<div class='story'>{inner}</div></article></main>", head)
+    return list(extract_article(html, url="https://harbour.example/ferry").paragraphs)
+
+
 OTHER_STORIES = [
     "Harbour master retires after forty years at the pier",
     "Island school wins the regional rowing cup again",
@@ -218,34 +224,23 @@ OTHER_STORIES = [
 
 def test_a_list_of_other_stories_inside_the_body_goes_with_its_label() -> None:
     # "You may also like..." and three linked headlines in the body's own container.
-    html = page(
-        "<main><article><h1>Ferry vote</h1><div class='story'>"
-        f"{paragraphs(LEAD + STORY[:4])}<p>You may also like...</p>"
-        f"{more_stories(OTHER_STORIES)}</div></article></main>"
+    kept = story_body(
+        f"{paragraphs(LEAD + STORY[:4])}<p>You may also like...</p>{more_stories(OTHER_STORIES)}"
     )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
     assert kept == LEAD + STORY[:4]
 
 
 def test_one_linked_line_in_the_body_stays() -> None:
     # A single line that is a link (a source, a product) may be the article's own.
     source = "<p><a href='https://council.example/minutes'>Minutes of the council meeting</a></p>"
-    html = page(
-        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD)}{source}"
-        f"{paragraphs(STORY[:4])}</div></article></main>"
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    kept = story_body(f"{paragraphs(LEAD)}{source}{paragraphs(STORY[:4])}")
     assert kept == [*LEAD, "Minutes of the council meeting", *STORY[:4]]
 
 
 def test_a_body_made_of_links_is_not_emptied() -> None:
     # A page whose text is mostly a list of links keeps it: nothing else would be left.
     links = [f"Minutes of the harbour council meeting number {n} held this year" for n in range(8)]
-    html = page(
-        f"<main><article><h1>Minutes</h1><div class='story'>{paragraphs(LEAD[:1])}"
-        f"{more_stories(links)}</div></article></main>"
-    )
-    kept = extract_article(html, url="https://harbour.example/minutes").paragraphs
+    kept = story_body(f"{paragraphs(LEAD[:1])}{more_stories(links)}")
     assert set(links) <= set(kept)
 
 
@@ -260,57 +255,36 @@ def test_a_body_made_of_links_is_not_emptied() -> None:
     ],
 )
 def test_a_pointer_to_another_article_is_dropped_wherever_it_is(pointer: str) -> None:
-    html = page(
-        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD)}"
-        f"<p>{pointer}</p>{paragraphs(STORY[:4])}</div></article></main>"
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    kept = story_body(f"{paragraphs(LEAD)}<p>{pointer}</p>{paragraphs(STORY[:4])}")
     assert kept == LEAD + STORY[:4]
 
 
 def test_a_sentence_that_starts_like_a_pointer_stays() -> None:
     # "More: ..." not followed by one link's whole text is the article's own sentence.
     line = "More: the council also voted to repaint the <a href='/pier'>old pier</a> in May."
-    html = page(
-        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD)}"
-        f"<p>{line}</p>{paragraphs(STORY[:4])}</div></article></main>"
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    kept = story_body(f"{paragraphs(LEAD)}<p>{line}</p>{paragraphs(STORY[:4])}")
     assert "More: the council also voted to repaint the old pier in May." in kept
 
 
 SUMMARY = "Islanders get six more sailings a day from spring, after a long debate on costs."
+DESCRIPTION = f"<meta name='description' content='{SUMMARY}'>"
 
 
 def test_a_standfirst_in_the_headline_block_is_not_body_text() -> None:
     # The page's description again, as an <h2> under the headline, in the article's
     # container: trafilatura keeps it, the body does not start with it.
-    html = page(
-        f"<main><article><div class='head'><h1>Ferry vote</h1><h2>{SUMMARY}</h2></div>"
-        f"<div class='story'>{paragraphs(LEAD + STORY[:4])}</div></article></main>",
-        f"<meta name='description' content='{SUMMARY}'>",
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    top = f"<div class='head'><h1>Ferry vote</h1><h2>{SUMMARY}</h2></div>"
+    kept = story_body(paragraphs(LEAD + STORY[:4]), head=DESCRIPTION, top=top)
     assert kept == LEAD + STORY[:4]
 
 
 def test_a_first_paragraph_that_repeats_the_description_stays() -> None:
     # Many pages take their description from the body's first paragraph: it is body text.
-    html = page(
-        f"<main><article><h1>Ferry vote</h1><div class='story'>{paragraphs(LEAD + STORY[:4])}"
-        "</div></article></main>",
-        f"<meta name='description' content='{LEAD[0][:120]}...'>",
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
-    assert kept == LEAD + STORY[:4]
+    cut = f"<meta name='description' content='{LEAD[0][:120]}...'>"
+    assert story_body(paragraphs(LEAD + STORY[:4]), head=cut) == LEAD + STORY[:4]
 
 
 def test_a_heading_among_the_body_paragraphs_stays() -> None:
     # The same words as a heading inside the body (a section title) are the body's.
-    html = page(
-        "<main><article><h1>Ferry vote</h1><div class='story'>"
-        f"<h2>{SUMMARY}</h2>{paragraphs(LEAD + STORY[:4])}</div></article></main>",
-        f"<meta name='description' content='{SUMMARY}'>",
-    )
-    kept = extract_article(html, url="https://harbour.example/ferry").paragraphs
+    kept = story_body(f"<h2>{SUMMARY}</h2>{paragraphs(LEAD + STORY[:4])}", head=DESCRIPTION)
     assert kept == [SUMMARY, *LEAD, *STORY[:4]]
