@@ -12,6 +12,7 @@ are trimmed, as the title, author and date are shown on their own.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -55,6 +56,10 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 # Consecutive lines that are each one link's whole text, from which on they are a list of
 # other articles rather than the article.
 _MIN_LINK_RUN = 2
+
+
+# The longest line taken for a link's text: a headline, not a paragraph of the body.
+_MAX_LINK_LINE_CHARS = 300
 
 
 # The most words of a label above such a list ("You may also like...", "Top stories").
@@ -125,6 +130,15 @@ _LAYOUT_TABLE = lxml.etree.XPath(
 
 
 _HINTED = lxml.etree.XPath("//*[@class or @id]")
+
+
+# The order in which _furniture_kind tests the kinds; no kind comes last.
+_KIND_ORDER: dict[str | None, int] = {
+    kind: rank
+    for rank, kind in enumerate(
+        ("comments", "promo", "gate", "related", "footer", "tags", "kicker", "byline", None)
+    )
+}
 
 
 _HINT_WORD = re.compile(r"[a-z0-9]+")
@@ -232,16 +246,31 @@ _SCRIPT_LINKS = lxml.etree.XPath(
 
 def find_furniture(tree: lxml.html.HtmlElement) -> Furniture:
     """Every element whose class or id names a kind of page furniture, with that kind."""
-    kinds: dict[str, str | None] = {}  # pages repeat the same class values many times
+    kinds: dict[tuple[str | None, str | None], str | None] = {}  # pages repeat their classes
     found = []
     for element in _HINTED(tree):
-        hint = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-        if hint not in kinds:
-            kinds[hint] = _furniture_kind(hint) if _ANY_HINT.search(hint) else None
-        kind = kinds[hint]
+        key = (element.get("class"), element.get("id"))
+        if key in kinds:
+            kind = kinds[key]
+        else:
+            tokens = f"{key[0] or ''} {key[1] or ''}".lower().split()
+            kind = kinds[key] = min(
+                map(_token_kind, tokens), key=_KIND_ORDER.__getitem__, default=None
+            )
         if kind is not None:
             found.append((element, kind))
     return found
+
+
+@functools.lru_cache(maxsize=16384)
+def _token_kind(token: str) -> str | None:
+    """The kind of furniture one class or id token names, if any.
+
+    Each test of :func:`_furniture_kind` asks whether any token of the value passes it,
+    so a value's kind is its tokens' first kind in that order; tokens ("row",
+    "container") repeat across pages, and each is read once per process.
+    """
+    return _furniture_kind(token) if _ANY_HINT.search(token) else None
 
 
 def prune(tree: lxml.html.HtmlElement, furniture: Furniture) -> None:
@@ -376,7 +405,9 @@ def _furniture_kind(hint: str) -> str | None:
 
 def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
     """The text of every link in the tree (squashed), for :func:`drop_link_runs`."""
-    found = {squash(link.text_content()) for link in _LINKS(tree)}
+    # Most links hold their text alone; text_content() is an XPath call per link.
+    texts = {link.text_content() if len(link) else link.text or "" for link in _LINKS(tree)}
+    found = {squash(text) for text in texts}
     found.discard("")
     return found
 
@@ -393,7 +424,7 @@ def drop_link_runs(paragraphs: list[str], links: set[str]) -> list[str]:
     that is a pointer's label and a link ("Related: ...", "Leggi anche: ...") goes
     wherever it is (12 of 12 on the benchmark).
     """
-    flags = [squash(line) in links for line in paragraphs]
+    flags = [len(line) <= _MAX_LINK_LINE_CHARS and squash(line) in links for line in paragraphs]
     dropped = {i for i, line in enumerate(paragraphs) if _is_pointer(line, links)}
     for linked, run in itertools.groupby(range(len(paragraphs)), key=flags.__getitem__):
         members = list(run)
