@@ -8,8 +8,10 @@ Ingesting the demo newsroom with translation is the most expensive thing the sui
 so it happens once per run and backend (``ingested_demo``: on SQLite it is the
 ``polynews demo --once`` run that tests/test_cli.py checks); tests only read that
 database, or work on a copy (``copy_ingested_demo``). Under pytest-xdist
-(``scripts/test`` runs ``-n 2 --dist loadfile``) every worker has its own session, so the
-``demo --once`` run is shared through the run's common temporary directory under a lock.
+(``scripts/test`` runs ``-n 3 --dist loadfile``) every worker has its own session, so both
+are shared through the run's common temporary directory under a lock: the first worker
+that needs one makes it, the others wait for it. The controller drops the PostgreSQL
+database when the run ends.
 """
 
 from __future__ import annotations
@@ -60,10 +62,20 @@ def _isolated_from_the_operator(_empty_cwd: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(_empty_cwd)
 
 
-# Files whose tests start the longest work: under ``--dist loadfile`` they go first, so they
-# do not begin on one worker after the other has run out of work. The demo --once run that
-# tests/test_pipeline.py and tests/web/test_web_browser.py read starts with tests/test_cli.py.
-FIRST = ("tests/test_cli.py", "tests/test_pipeline.py", "tests/distributed/test_scale_out.py")
+# Files whose tests start the longest work: under ``--dist loadfile`` (and
+# ``--no-loadscope-reorder``, so that xdist keeps this order) they go first, so that they
+# do not begin on one worker after the others have run out of work. The demo --once run
+# starts with tests/test_cli.py, the PostgreSQL demo ingest with tests/distributed/
+# test_scale_out.py; tests/test_pipeline.py reads both after its own longer tests.
+FIRST = (
+    "tests/test_cli.py",
+    "tests/distributed/test_scale_out.py",
+    "tests/test_pipeline.py",
+    "tests/pipeline/test_fairness.py",
+    "tests/ingest/test_bad_input.py",
+    "tests/pipeline/test_hostile_property.py",
+    "tests/web/test_web_demo_conflicts.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -225,9 +237,7 @@ def demo_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     Workers of one pytest-xdist run share their parent temporary directory: the first
     worker that needs the run makes it, the others wait for it and read what it left.
     """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the controller's directory, this run's only
+    shared = _shared_dir(tmp_path_factory)
     data_dir = shared / "demo-once" / "demo"
     saved = shared / "demo-once.json"
     with _locked(shared / "demo-once.lock"):
@@ -241,11 +251,15 @@ def demo_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     return DemoRun(data_dir, subprocess.CompletedProcess(["polynews", "demo"], code, out, err))
 
 
-def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
-    """Register every demo source and run one forced pass, as the ground-truth test expects."""
+def _demo_pass_settings(settings: Settings) -> Settings:
     # The slow demo source trickles one byte a second: give up on it soon (4 s, not the
     # default 60), yet not so soon that a loaded machine times out the real outlets.
-    settings = settings.replace(total_timeout=4.0, read_timeout=2.0)
+    return settings.replace(total_timeout=4.0, read_timeout=2.0)
+
+
+def ingest_demo(settings: Settings, newsroom: DemoServer) -> IngestedDemo:
+    """Register every demo source and run one forced pass, as the ground-truth test expects."""
+    settings = _demo_pass_settings(settings)
     engine = open_store(settings)
     try:
         for s in demo_sources(newsroom.base_url):
@@ -270,6 +284,72 @@ def ingested_demo_sqlite(demo_once: DemoRun) -> IngestedDemo:
     return IngestedDemo(test_settings(demo_once.data_dir), newsroom[1], int(summary[1]))
 
 
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's directory that every pytest-xdist worker sees (the controller's)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the controller's directory, this run's only
+    return shared
+
+
+def _shared_demo_database() -> str:
+    """The name of this run's PostgreSQL demo database (dropped as the run ends)."""
+    return f"pn_demo_{os.environ[_RUN_ID]}"
+
+
+_RUN_ID = "POLYNEWS_TEST_RUN_ID"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller names the run; its pytest-xdist workers inherit the name."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ[_RUN_ID] = uuid.uuid4().hex[:12]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller drops the shared PostgreSQL demo database, once every worker is done."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not PG_URL or _RUN_ID not in os.environ:
+        return
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{_shared_demo_database()}" WITH (FORCE)'))
+    except Exception as exc:  # a server already stopped leaves nothing to drop
+        sys.stderr.write(f"conftest: could not drop the demo database: {exc}\n")
+    finally:
+        admin.dispose()
+
+
+def _ingested_demo_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, newsroom: DemoServer
+) -> IngestedDemo:
+    """The demo ingested into PostgreSQL once per run, by whichever worker needs it first;
+    the others wait for it and read what it left (the database and its data directory)."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("POLYNEWS_TEST_DATABASE_URL is not set: run the suite with scripts/test")
+        pytest.skip("PostgreSQL not configured (run scripts/test)")
+    shared = _shared_dir(tmp_path_factory)
+    saved = shared / "demo-postgresql.json"
+    name = _shared_demo_database()
+    url = f"{PG_URL.rpartition('/')[0]}/{name}"
+    data_dir = shared / "demo-postgresql"
+    with _locked(shared / "demo-postgresql.lock"):
+        if not saved.exists():
+            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+            finally:
+                admin.dispose()
+            demo = ingest_demo(test_settings(data_dir, database_url=url), newsroom)
+            saved.write_text(json.dumps([demo.base_url, demo.duplicates]), "utf-8")
+        base_url, duplicates = json.loads(saved.read_text("utf-8"))
+    settings = _demo_pass_settings(test_settings(data_dir, database_url=url))
+    return IngestedDemo(settings, base_url, duplicates)
+
+
 @pytest.fixture(
     scope="session",
     params=[
@@ -281,19 +361,14 @@ def ingested_demo(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     demo_newsroom: DemoServer,
-) -> Iterator[IngestedDemo]:
-    """The demo ingested once per session: SQLite by ``demo --once``, then PostgreSQL by
-    ``run_pass`` in this process."""
+) -> IngestedDemo:
+    """The demo ingested once per run: SQLite by ``demo --once``, PostgreSQL by ``run_pass``
+    in the first worker that needs it. Its newsroom may be another worker's, gone by now:
+    ``base_url`` names the URLs it served, not a server to fetch from."""
     if request.param == "sqlite":
-        yield request.getfixturevalue("ingested_demo_sqlite")
-        return
-    gen = _postgres_database()
-    url = next(gen)
-    try:
-        data_dir = tmp_path_factory.mktemp("demo-postgresql")
-        yield ingest_demo(test_settings(data_dir, database_url=url), demo_newsroom)
-    finally:
-        gen.close()
+        demo: IngestedDemo = request.getfixturevalue("ingested_demo_sqlite")
+        return demo
+    return _ingested_demo_postgresql(tmp_path_factory, demo_newsroom)
 
 
 def copy_data_dir(source: Path, data_dir: Path) -> None:

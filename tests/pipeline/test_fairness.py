@@ -32,9 +32,10 @@ from tests.pipeline.newsroom import (
 )
 from tests.translate.servers import FakeServer, LibreTranslateHandler, serve
 
-from polynews import pipeline
+from polynews import pipeline, stages
 from polynews.config import Settings
 from polynews.demo import synthetic
+from polynews.ingest.feeds import ParsedFeed, parse_feed
 from polynews.model import ArticleStatus, FeedEntry
 from polynews.pipeline import run_pass
 from polynews.store import articles as article_store
@@ -77,10 +78,20 @@ def test_a_20000_entry_feed_does_not_hold_back_a_normal_feed(
         settings, ("feed", fresh_site.url("/big.xml")), ("feed", fresh_site.url("/good/feed.xml"))
     )
     big = source_store.get_source(engine, fresh_site.url("/big.xml"))
+    # Feeds are parsed off the event loop (parsing this one takes seconds, and the other
+    # sources' fetches go on meanwhile).
+    parsed_on: list[int] = []
+
+    def parse_and_note(body: bytes, *, base_url: str) -> ParsedFeed:
+        parsed_on.append(threading.get_ident())
+        return parse_feed(body, base_url=base_url)
+
+    monkeypatch.setattr(stages, "parse_feed", parse_and_note)
 
     started = time.monotonic()
     report = run(settings)
     assert time.monotonic() - started < 60
+    assert len(parsed_on) == 2 and threading.get_ident() not in parsed_on
     published = statuses(engine)
     for i in range(GOOD_ARTICLES):
         assert published[fresh_site.good_url(i)] == "ready"
