@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,7 @@ def test_demo_once_then_stats(tmp_path: Path, demo_once: DemoRun) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr[-3000:]
+    assert re.match(r"exported \d+ pages, \d+ feeds, 1 sitemap and \d+ assets", exported.stdout)
     assert (site / "sitemap.xml").is_file()
     for lang in ("en", "es", "de", "fr", "it", "uk"):
         assert (site / lang / "index.html").is_file()

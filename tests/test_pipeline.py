@@ -13,12 +13,13 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from tests.conftest import IngestedDemo
+from tests.conftest import IngestedDemo, copy_data_dir, test_settings
 
 from polynews.config import Settings
 from polynews.demo.corpus import (
@@ -232,11 +233,36 @@ def _check_new_hostile_classes(engine: Engine, settings: Settings, base: str) ->
             assert not _UNSTORABLE.search(value or ""), (row.url, value)
 
 
-def test_second_pass_changes_nothing(settings: Settings, newsroom: DemoServer) -> None:
-    settings = _fast(settings.replace(translate=False))
-    engine = _register(settings, newsroom.base_url, hostile=False)
-    asyncio.run(run_pass(settings, force=True, progress=False))
+@dataclass(frozen=True)
+class PlainPass:
+    """One forced pass over the demo's good sources, untranslated: read it, or copy it."""
+
+    settings: Settings
+    outcome: dict[str, tuple[str, str | None]]
+
+
+@pytest.fixture(scope="module")
+def plain_pass(tmp_path_factory: pytest.TempPathFactory, demo_newsroom: DemoServer) -> PlainPass:
+    """The pass that three tests start from, made once (each test works on a copy)."""
+    settings = _fast(test_settings(tmp_path_factory.mktemp("plain"), translate=False))
+    engine = _register(settings, demo_newsroom.base_url, hostile=False)
+    try:
+        asyncio.run(run_pass(settings, force=True, progress=False))
+        return PlainPass(settings, _outcome(engine))
+    finally:
+        engine.dispose()
+
+
+def _copy(done: PlainPass, data_dir: Path) -> tuple[Settings, Engine]:
+    copy_data_dir(Path(done.settings.data_dir), data_dir)
+    settings = done.settings.replace(data_dir=data_dir)
+    return settings, open_store(settings)
+
+
+def test_second_pass_changes_nothing(plain_pass: PlainPass, tmp_path: Path) -> None:
+    settings, engine = _copy(plain_pass, tmp_path / "data")
     before = _outcome(engine)
+    assert before == plain_pass.outcome
     with engine.connect() as conn:
         n_sources = len(conn.execute(select(sources.c.id)).all())
     report = asyncio.run(run_pass(settings, force=True, progress=False))
@@ -246,10 +272,8 @@ def test_second_pass_changes_nothing(settings: Settings, newsroom: DemoServer) -
     engine.dispose()
 
 
-def test_reextract_reproduces_the_same_articles(settings: Settings, newsroom: DemoServer) -> None:
-    settings = _fast(settings.replace(translate=False))
-    engine = _register(settings, newsroom.base_url, hostile=False)
-    asyncio.run(run_pass(settings, force=True, progress=False))
+def test_reextract_reproduces_the_same_articles(plain_pass: PlainPass, tmp_path: Path) -> None:
+    settings, engine = _copy(plain_pass, tmp_path / "data")
     before = _outcome(engine)
     stories_before = _story_partition(engine)
     claims_before = article_store.stats(engine)["claims"]
@@ -293,14 +317,10 @@ def _cli(data_dir: Path, *args: str) -> list[str]:
 
 
 def test_kill_9_loses_and_duplicates_nothing(
-    tmp_path: Path, settings: Settings, newsroom: DemoServer
+    tmp_path: Path, settings: Settings, newsroom: DemoServer, plain_pass: PlainPass
 ) -> None:
     # The reference: one uninterrupted pass.
-    reference = _fast(settings.replace(translate=False))
-    ref_engine = _register(reference, newsroom.base_url, hostile=False)
-    asyncio.run(run_pass(reference, force=True, progress=False))
-    expected = _outcome(ref_engine)
-    ref_engine.dispose()
+    reference, expected = plain_pass.settings, plain_pass.outcome
 
     data = tmp_path / "killed"
     engine = _register(_fast(settings.replace(data_dir=data)), newsroom.base_url, hostile=False)

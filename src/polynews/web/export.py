@@ -52,6 +52,16 @@ class ExportReport:
         """Every file written."""
         return self.pages + self.feeds + self.sitemaps + self.assets
 
+    def __str__(self) -> str:
+        counts = ", ".join(
+            f"{n} {word}{'' if n == 1 else 's'}"
+            for n, word in ((self.pages, "page"), (self.feeds, "feed"), (self.sitemaps, "sitemap"))
+        )
+        return (
+            f"exported {counts} and {self.assets} assets ({self.bytes / 1e6:.1f} MB) "
+            f"to {self.out_dir} in {self.seconds:.1f} s"
+        )
+
 
 def _check_base_url(base_url: str) -> str:
     base = base_url.strip().rstrip("/")
