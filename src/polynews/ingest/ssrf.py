@@ -22,6 +22,7 @@ Operators opt in to internal networks with ``allow_private_networks`` (CIDR list
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -335,6 +336,13 @@ class _GuardedStream(httpx.AsyncByteStream):
         await self._stream.aclose()
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """httpx's verifying context, built once per process: loading the CA bundle takes
+    about 25 ms, and every pass and every fetch job makes a transport."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport whose connections only go to addresses the policy allows."""
 
@@ -346,7 +354,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
+            ssl_context=ssl_context or _default_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
