@@ -24,8 +24,11 @@ with a stage that does not answer at ``\\0`` (the perceptron taggers of ``eng-ca
 ``rus-ukr`` in Debian 12) is found on its first unit and served cold from then on.
 
 Either way, when a pipeline dies in the middle of a batch (the ``rus-ukr`` tagger
-crashes on some sentences), the segments it answered are kept and the others are
-retried one by one, then sentence by sentence; a sentence that still kills it keeps its
+crashes on most sentences), the segments it answered are kept and the others are
+retried, warm, on the same chain without its tagger (``cg-proc -1 -n`` keeps the
+constraint grammar's first reading, :func:`~polynews.translate.apertium_warm.without_tagger`);
+a chain that died on more than half of its units goes without tagger from then on. What
+still fails is retried sentence by sentence; a sentence that still kills it keeps its
 original words, and a batch where more than half of the sentences failed is a failure.
 """
 
@@ -51,7 +54,14 @@ from typing import IO
 
 from polynews.config import Settings
 from polynews.errors import BackendUnavailable, TranslateError
-from polynews.translate.apertium_warm import NoFlush, WarmPipeline, deformat, mode_stages, reformat
+from polynews.translate.apertium_warm import (
+    NoFlush,
+    WarmPipeline,
+    deformat,
+    mode_stages,
+    reformat,
+    without_tagger,
+)
 from polynews.translate.base import BackendKind, Direction
 from polynews.translate.sentences import join_sentences, sentence_spans
 
@@ -73,6 +83,10 @@ _MAX_WARM_CHAINS = 12
 """Routes kept warm at once per process (least recently used closed first)."""
 _MAX_CRASHES = 20
 """Pipeline deaths tolerated in one batch before the batch fails."""
+_NO_TAGGER = "~no-tagger"
+"""Marks the key of a chain whose taggers are left out (:func:`without_tagger`)."""
+_TAGGER_GIVE_UP = 8
+"""Units a chain may die on (more than half of those sent) before it goes without tagger."""
 
 _MIN_CHUNK_CHARS = 30_000
 """Smallest chunk worth its own pipeline (about 5,000 words, several times a pair's start-up)."""
@@ -155,6 +169,9 @@ class ApertiumBackend:
         self._warm: dict[tuple[str, ...], list[WarmPipeline]] = {}
         self._cold_chains: set[tuple[str, ...]] = set()
         self._checked: set[tuple[str, ...]] = set()
+        self._crashes: dict[tuple[str, ...], tuple[int, int]] = {}  # (died on, units sent)
+        self._taggerless: set[tuple[str, ...]] = set()  # chains that go without tagger
+        self._without_tagger: dict[tuple[str, ...], list[list[str]] | None] = {}
         self._warm_lock = threading.Lock()
         self._unbuffer = ["stdbuf", "-o0"] if shutil.which("stdbuf") else []
 
@@ -205,7 +222,7 @@ class ApertiumBackend:
             try:
                 return self._resilient(
                     texts, language, what, problems,
-                    lambda units: self._warm_units(chain, units, problems),
+                    lambda units: self._warm_or_taggerless(chain, units, problems),
                 )  # fmt: skip
             except NoFlush as exc:
                 log.info("apertium chain served cold what=%s reason=%s", what, exc)
@@ -263,24 +280,74 @@ class ApertiumBackend:
     def _warm_capable(self, chain: tuple[str, ...]) -> bool:
         return chain not in self._cold_chains and all(m in self._mode_files for m in chain)
 
-    def _warm_units(
+    def _warm_or_taggerless(
         self, chain: tuple[str, ...], texts: list[str], problems: list[str]
+    ) -> list[str | None]:
+        """Texts through the warm chain; those it died on again without its taggers.
+
+        A chain that died on more than half of its units (at least ``_TAGGER_GIVE_UP``)
+        goes without taggers from then on, since a restart costs every stage's start-up.
+        """
+        fallback = (*chain, _NO_TAGGER)
+        if chain in self._taggerless:
+            return self._warm_units(fallback, texts, problems)
+        has_fallback = self._taggerless_stages(chain) is not None
+        give_up = _TAGGER_GIVE_UP if has_fallback else None
+        results = self._warm_units(chain, texts, problems, give_up)
+        failed = [i for i, r in enumerate(results) if r is None]
+        died, sent = self._crashes.get(chain, (0, 0))
+        died, sent = died + len(failed), sent + len(texts)
+        self._crashes[chain] = (died, sent)
+        if not failed or not has_fallback:
+            return results
+        if died >= _TAGGER_GIVE_UP and died * 2 > sent and chain not in self._taggerless:
+            self._taggerless.add(chain)
+            log.warning(
+                "apertium chain goes without its tagger what=%s failed_units=%d of=%d",
+                "|".join(chain), died, sent,
+            )  # fmt: skip
+        again = self._warm_units(fallback, [texts[i] for i in failed], problems)
+        for i, answer in zip(failed, again, strict=True):
+            results[i] = answer
+        return results
+
+    def _taggerless_stages(self, chain: tuple[str, ...]) -> list[list[str]] | None:
+        """The stages of ``chain`` without its taggers (None: it has none to leave out)."""
+        if chain not in self._without_tagger:
+            self._without_tagger[chain] = without_tagger(self._chain_stages(chain))
+        return self._without_tagger[chain]
+
+    def _warm_units(
+        self,
+        chain: tuple[str, ...],
+        texts: list[str],
+        problems: list[str],
+        give_up: int | None = None,
     ) -> list[str | None]:
         """Texts through warm pipelines of ``chain`` (several at once for large batches)."""
         lengths = [len(t) for t in texts]
         bounds = _chunks_by_length(lengths, self.processes)
         if len(bounds) == 1:
-            return self._warm_run(chain, texts, problems)
+            return self._warm_run(chain, texts, problems, give_up)
         with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
             parts = list(
-                pool.map(lambda b: self._warm_run(chain, texts[b[0] : b[1]], problems), bounds)
+                pool.map(
+                    lambda b: self._warm_run(chain, texts[b[0] : b[1]], problems, give_up), bounds
+                )
             )
         return [r for part in parts for r in part]
 
     def _warm_run(
-        self, chain: tuple[str, ...], texts: list[str], problems: list[str]
+        self,
+        chain: tuple[str, ...],
+        texts: list[str],
+        problems: list[str],
+        give_up: int | None = None,
     ) -> list[str | None]:
-        """One warm pipeline's share: each text answered, or None where a stage died on it."""
+        """One warm pipeline's share: each text answered, or None where a stage died on it.
+
+        With ``give_up``, once the chain died that many times, on more than half of the
+        units it was sent, the units left are None too (without more restarts)."""
         pipe = self._take(chain)
         try:
             units = [deformat(t) for t in texts]
@@ -313,6 +380,8 @@ class ApertiumBackend:
                 problems.append(f"apertium {pipe.what} died: {pipe.last_error or 'no message'}")
                 results.append(None)  # the unit it died on
                 units = units[len(answers) + 1 :]
+                if give_up is not None and crashes >= give_up and crashes * 2 > len(results):
+                    return results + [None] * len(units)
             return results
         finally:
             pipe.lock.release()
@@ -347,6 +416,11 @@ class ApertiumBackend:
             del self._warm[oldest]
 
     def _chain_stages(self, chain: tuple[str, ...]) -> list[list[str]]:
+        if chain[-1:] == (_NO_TAGGER,):
+            stages_without = self._taggerless_stages(chain[:-1])
+            if stages_without is None:
+                raise TranslateError(f"apertium {'|'.join(chain[:-1])} has no tagger to leave out")
+            return stages_without
         stages: list[list[str]] = []
         for mode in chain:
             command = _null_flush_command(self._mode_files[mode])
