@@ -171,7 +171,7 @@ class ApertiumBackend:
         self._checked: set[tuple[str, ...]] = set()
         self._crashes: dict[tuple[str, ...], tuple[int, int]] = {}  # (died on, units sent)
         self._taggerless: set[tuple[str, ...]] = set()  # chains that go without tagger
-        self._without_tagger: dict[tuple[str, ...], list[list[str]] | None] = {}
+        self._stages: dict[tuple[str, ...], list[list[str]]] = {}  # by chain, read once
         self._warm_lock = threading.Lock()
         self._unbuffer = ["stdbuf", "-o0"] if shutil.which("stdbuf") else []
 
@@ -300,7 +300,7 @@ class ApertiumBackend:
         self._crashes[chain] = (died, sent)
         if not failed or not has_fallback:
             return results
-        if died >= _TAGGER_GIVE_UP and died * 2 > sent and chain not in self._taggerless:
+        if died >= _TAGGER_GIVE_UP and died * 2 > sent:
             self._taggerless.add(chain)
             log.warning(
                 "apertium chain goes without its tagger what=%s failed_units=%d of=%d",
@@ -313,9 +313,7 @@ class ApertiumBackend:
 
     def _taggerless_stages(self, chain: tuple[str, ...]) -> list[list[str]] | None:
         """The stages of ``chain`` without its taggers (None: it has none to leave out)."""
-        if chain not in self._without_tagger:
-            self._without_tagger[chain] = without_tagger(self._chain_stages(chain))
-        return self._without_tagger[chain]
+        return without_tagger(self._chain_stages(chain))
 
     def _warm_units(
         self,
@@ -416,15 +414,20 @@ class ApertiumBackend:
             del self._warm[oldest]
 
     def _chain_stages(self, chain: tuple[str, ...]) -> list[list[str]]:
+        """The argv of every stage of ``chain``, read from its mode files once (a restart
+        after a crash reuses them)."""
+        if chain in self._stages:
+            return self._stages[chain]
         if chain[-1:] == (_NO_TAGGER,):
-            stages_without = self._taggerless_stages(chain[:-1])
-            if stages_without is None:
+            stages = self._taggerless_stages(chain[:-1])
+            if stages is None:
                 raise TranslateError(f"apertium {'|'.join(chain[:-1])} has no tagger to leave out")
-            return stages_without
-        stages: list[list[str]] = []
-        for mode in chain:
-            command = _null_flush_command(self._mode_files[mode])
-            stages += mode_stages(command, unbuffer=self._unbuffer)
+        else:
+            stages = []
+            for mode in chain:
+                command = _null_flush_command(self._mode_files[mode])
+                stages += mode_stages(command, unbuffer=self._unbuffer)
+        self._stages[chain] = stages
         return stages
 
     def warm_cpu_seconds(self) -> float:
