@@ -125,23 +125,38 @@ def settings(tmp_path: Path) -> Settings:
     return test_settings(tmp_path)
 
 
-def _postgres_database() -> Iterator[str]:
-    """Create a throwaway database on the test server; drop it afterwards."""
+def _need_postgres() -> None:
+    """Skip without the test server locally; fail in CI, where it must be there."""
     if not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("POLYNEWS_TEST_DATABASE_URL is not set: run the suite with scripts/test")
         pytest.skip("PostgreSQL not configured (run scripts/test)")
-    name = f"pn_{uuid.uuid4().hex[:12]}"
+
+
+def _administer(*statements: str) -> None:
+    """Run statements on the test server outside a transaction (CREATE/DROP DATABASE)."""
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_URL.rpartition("/")
     try:
-        yield f"{base}/{name}"
-    finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
         admin.dispose()
+
+
+def _database_url(name: str) -> str:
+    return f"{PG_URL.rpartition('/')[0]}/{name}"
+
+
+def _postgres_database() -> Iterator[str]:
+    """Create a throwaway database on the test server; drop it afterwards."""
+    _need_postgres()
+    name = f"pn_{uuid.uuid4().hex[:12]}"
+    _administer(f'CREATE DATABASE "{name}"')
+    try:
+        yield _database_url(name)
+    finally:
+        _administer(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -310,14 +325,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller drops the shared PostgreSQL demo database, once every worker is done."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not PG_URL or _RUN_ID not in os.environ:
         return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{_shared_demo_database()}" WITH (FORCE)'))
+        _administer(f'DROP DATABASE IF EXISTS "{_shared_demo_database()}" WITH (FORCE)')
     except Exception as exc:  # a server already stopped leaves nothing to drop
         sys.stderr.write(f"conftest: could not drop the demo database: {exc}\n")
-    finally:
-        admin.dispose()
 
 
 def _ingested_demo_postgresql(
@@ -325,24 +336,17 @@ def _ingested_demo_postgresql(
 ) -> IngestedDemo:
     """The demo ingested into PostgreSQL once per run, by whichever worker needs it first;
     the others wait for it and read what it left (the database and its data directory)."""
-    if not PG_URL:
-        if os.environ.get("CI"):
-            pytest.fail("POLYNEWS_TEST_DATABASE_URL is not set: run the suite with scripts/test")
-        pytest.skip("PostgreSQL not configured (run scripts/test)")
+    _need_postgres()
     shared = _shared_dir(tmp_path_factory)
     saved = shared / "demo-postgresql.json"
     name = _shared_demo_database()
-    url = f"{PG_URL.rpartition('/')[0]}/{name}"
+    url = _database_url(name)
     data_dir = shared / "demo-postgresql"
     with _locked(shared / "demo-postgresql.lock"):
         if not saved.exists():
-            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-            finally:
-                admin.dispose()
+            _administer(
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+            )
             demo = ingest_demo(test_settings(data_dir, database_url=url), newsroom)
             saved.write_text(json.dumps([demo.base_url, demo.duplicates]), "utf-8")
         base_url, duplicates = json.loads(saved.read_text("utf-8"))
